@@ -1,0 +1,47 @@
+# hookstream — `make help` lists the targets.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format unit integration bench clean reset
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install pinned dependencies
+
+run: $(STAMP) ## run broker (embedded unless KAFKA_BOOTSTRAP_SERVERS), worker and API
+	$(BIN)/hookstream run
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: $(STAMP) ## unit tests only (no broker)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP) ## integration tests (real embedded broker, real HTTP)
+	$(BIN)/pytest -q tests/integration
+
+test: $(STAMP) ## lint, then every test
+	$(MAKE) lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP) ## print the benchmark table
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""hookstream: a Kafka-backed webhook platform."""

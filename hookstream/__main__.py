@@ -1,0 +1,3 @@
+from hookstream.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Bearer tokens with roles: ``admin`` reads and writes, ``viewer`` reads."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Literal
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from hookstream.errors import ForbiddenError, UnauthorizedError
+from hookstream.http_common import UNAUTHENTICATED_PATHS, Handler
+
+Role = Literal["admin", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "viewer")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+def parse_tokens(spec: str) -> dict[str, Role]:
+    """``"tok1:admin,tok2:viewer"`` → {token: role}."""
+    tokens: dict[str, Role] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        token, sep, role = item.strip().rpartition(":")
+        if not sep or not token or role not in ROLES:
+            raise ValueError("HOOKSTREAM_API_TOKENS must look like token:admin,token:viewer")
+        tokens[token] = role
+    if not tokens:
+        raise ValueError("HOOKSTREAM_API_TOKENS names no token")
+    return tokens
+
+
+def role_for(tokens: Mapping[str, Role], presented: str) -> Role | None:
+    found: Role | None = None
+    for token, role in tokens.items():
+        # compare_digest on every entry: timing says nothing about which token matched
+        if hmac.compare_digest(token.encode(), presented.encode()):
+            found = role
+    return found
+
+
+def auth_middleware(tokens: Mapping[str, Role]) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in UNAUTHENTICATED_PATHS or request.path == OPENAPI_PATH:
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise UnauthorizedError(
+                "missing bearer token", headers={"WWW-Authenticate": 'Bearer realm="hookstream"'}
+            )
+        role = role_for(tokens, presented.strip())
+        if role is None:
+            raise UnauthorizedError(
+                "unknown token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            )
+        if role != "admin" and request.method not in READ_METHODS:
+            raise ForbiddenError("this token may only read (role viewer); writing needs admin")
+        return await handler(request)
+
+    return middleware

@@ -1,0 +1,125 @@
+"""Webhook configuration: validated changes written to the compacted
+``hookstream.webhooks`` topic, read back from a :class:`CompactedTable`."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp.abc import AbstractResolver
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from hookstream.errors import NotFoundError, UnavailableError, ValidationFailedError
+from hookstream.targets import TargetNotAllowedError, check_host
+from schemas.webhooks import Webhook, WebhookSpec, utc_now_iso
+from streams.kafka import TopicAdmin
+from streams.table import CompactedTable
+from streams.topics import WEBHOOKS, TopicSpec, delivery_topic
+
+# Secrets are write-only: a GET → PUT round trip omits them, and must not
+# silently remove them. Omitted keeps the stored value; explicit null clears.
+WRITE_ONLY_FIELDS = ("secret", "basicAuth")
+
+
+def new_webhook_id() -> str:
+    return "wh_" + secrets.token_hex(8)
+
+
+class WebhookStore:
+    def __init__(
+        self,
+        *,
+        table: CompactedTable[Webhook],
+        producer: AIOKafkaProducer,
+        topics: TopicAdmin,
+        resolver: AbstractResolver | None,
+        delivery_partitions: int,
+    ) -> None:
+        self.table = table
+        self._producer = producer
+        self._topics = topics
+        self._resolver = resolver  # None: private targets allowed
+        self._delivery_partitions = delivery_partitions
+
+    def list(self) -> list[Webhook]:
+        return sorted(self.table.values(), key=lambda wh: wh.created_at)
+
+    def get(self, webhook_id: str) -> Webhook:
+        webhook = self.table.get(webhook_id)
+        if webhook is None:
+            raise NotFoundError(f"webhook {webhook_id} not found")
+        return webhook
+
+    async def create(self, body: dict[str, Any]) -> Webhook:
+        spec = WebhookSpec.model_validate(body)
+        await self._check_target(spec.url)
+        now = utc_now_iso()
+        webhook = Webhook(**spec.model_dump(), id=new_webhook_id(), created_at=now, updated_at=now)
+        await self._topics.ensure(
+            [TopicSpec(delivery_topic(webhook.id), self._delivery_partitions)]
+        )
+        await self._write(webhook.id, webhook.to_json())
+        return webhook
+
+    async def replace(self, webhook_id: str, body: dict[str, Any]) -> Webhook:
+        current = self.get(webhook_id)
+        stored = current.model_dump(by_alias=True, mode="json")
+        for name in WRITE_ONLY_FIELDS:
+            body.setdefault(name, stored.get(name))
+        return await self._save(current, WebhookSpec.model_validate(body))
+
+    async def update(self, webhook_id: str, patch: dict[str, Any]) -> Webhook:
+        current = self.get(webhook_id)
+        merged = current.model_dump(by_alias=True, include=set(WebhookSpec.model_fields))
+        merged.update(patch)
+        return await self._save(current, WebhookSpec.model_validate(merged))
+
+    async def disable(self, webhook_id: str, reason: str) -> Webhook | None:
+        current = self.table.get(webhook_id)
+        if current is None or not current.enabled:
+            return current
+        updated = current.model_copy(
+            update={"enabled": False, "disabled_reason": reason, "updated_at": utc_now_iso()}
+        )
+        await self._write(webhook_id, updated.to_json())
+        return updated
+
+    async def delete(self, webhook_id: str) -> None:
+        self.get(webhook_id)
+        await self._write(webhook_id, None)
+
+    async def _save(self, current: Webhook, spec: WebhookSpec) -> Webhook:
+        if spec.url != current.url:
+            await self._check_target(spec.url)
+        reason = None if spec.enabled else current.disabled_reason
+        updated = Webhook(
+            **spec.model_dump(),
+            id=current.id,
+            created_at=current.created_at,
+            updated_at=utc_now_iso(),
+            disabled_reason=reason,
+        )
+        await self._write(current.id, updated.to_json())
+        return updated
+
+    async def _check_target(self, url: str) -> None:
+        if self._resolver is None:
+            return
+        try:
+            await check_host(urlsplit(url).hostname or "", self._resolver)
+        except TargetNotAllowedError as exc:
+            raise ValidationFailedError(
+                f"url: {exc} (set HOOKSTREAM_ALLOW_PRIVATE_TARGETS=true for development)",
+                details=[{"field": "url", "message": str(exc)}],
+            ) from None
+
+    async def _write(self, key: str, value: bytes | None) -> None:
+        try:
+            await self._producer.send_and_wait(WEBHOOKS, key=key.encode(), value=value)
+        except KafkaError as exc:
+            raise UnavailableError(
+                f"could not store the change in Kafka: {exc}", headers={"Retry-After": "5"}
+            ) from None
+        self.table.apply(key, value)

@@ -1,0 +1,102 @@
+"""One delivery attempt end to end: build the request, send it, measure it,
+and record it on ``hookstream.delivery-log``. Shared by the delivery agent,
+the retry agent and the API's ping/redeliver."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from hookstream.metrics import Metrics
+from hookstream.payloads import OutboundRequest, build_request, redact_headers
+from hookstream.sender import MAX_LOGGED_BODY, AttemptResult, Sender
+from schemas.deliveries import Delivery
+from schemas.webhooks import Webhook, utc_now_iso
+from streams.topics import DELIVERY_LOG
+
+log = logging.getLogger(__name__)
+
+
+def log_record(
+    webhook: Webhook, delivery: Delivery, request: OutboundRequest, result: AttemptResult
+) -> dict[str, Any]:
+    body = (request.body or b"")[:MAX_LOGGED_BODY].decode("utf-8", "replace")
+    return {
+        "deliveryId": delivery.delivery_id,
+        "webhookId": webhook.id,
+        "eventId": delivery.event.event_id,
+        "eventType": delivery.event.event_type,
+        "attempt": delivery.attempt,
+        "outcome": result.outcome,
+        "at": utc_now_iso(),
+        "durationMs": round(result.duration * 1000, 2),
+        "error": result.error,
+        "request": {
+            "method": request.method,
+            "url": request.url,
+            "headers": redact_headers(request.headers),
+            "body": body,
+        },
+        "response": (
+            None
+            if result.status is None
+            else {"status": result.status, "headers": result.headers, "body": result.body}
+        ),
+        # Kept so redelivery can rebuild the delivery without the original event topic.
+        "event": delivery.event.to_dict(),
+    }
+
+
+def seconds_since(iso_timestamp: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(iso_timestamp)
+    except ValueError:
+        return None
+    return time.time() - moment.timestamp()
+
+
+class Attempter:
+    def __init__(
+        self, *, sender: Sender, producer: AIOKafkaProducer, metrics: Metrics, api_url: str
+    ) -> None:
+        self._sender = sender
+        self._producer = producer
+        self._metrics = metrics
+        self._api_url = api_url
+
+    async def attempt(
+        self, webhook: Webhook, delivery: Delivery
+    ) -> tuple[AttemptResult, dict[str, Any]]:
+        request = build_request(webhook, delivery, api_url=self._api_url, now=int(time.time()))
+        result = await self._sender.send(request)
+        self._metrics.deliveries.labels(webhook=webhook.id, outcome=result.outcome).inc()
+        self._metrics.delivery_duration.observe(result.duration)
+        if result.ok:
+            age = seconds_since(delivery.event.timestamp)
+            if age is not None and age >= 0:
+                self._metrics.delivery_end_to_end.observe(age)
+        record = log_record(webhook, delivery, request, result)
+        # The ack is not awaited and a failure here never fails the attempt:
+        # the log is for people, and failing would re-send a delivered request.
+        try:
+            await self._producer.send(
+                DELIVERY_LOG, key=webhook.id.encode(), value=orjson.dumps(record)
+            )
+        except (KafkaError, TypeError, ValueError):
+            log.exception("delivery-log write failed delivery=%s", delivery.delivery_id)
+        log.info(
+            "delivery webhook=%s delivery=%s attempt=%d outcome=%s status=%s ms=%.1f",
+            webhook.id,
+            delivery.delivery_id,
+            delivery.attempt,
+            result.outcome,
+            result.status,
+            result.duration * 1000,
+        )
+        return result, record

@@ -1,0 +1,92 @@
+"""Every Prometheus metric hookstream exports, defined once.
+
+The registry is injectable so tests read values from a private
+``CollectorRegistry``. Label values are bounded: topic names, webhook and
+listener ids, outcomes and status codes; never URLs or raw paths.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 86400)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.events_consumed = Counter(
+            "hookstream_events_consumed", "Domain events consumed", ["topic"], registry=r
+        )
+        self.invalid_events = Counter(
+            "hookstream_invalid_events",
+            "Messages sent to hookstream.invalid-events",
+            ["topic"],
+            registry=r,
+        )
+        self.deliveries_routed = Counter(
+            "hookstream_deliveries_routed",
+            "Deliveries fanned out to webhooks",
+            ["webhook"],
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "hookstream_deliveries",
+            "Delivery attempts by outcome (success, failed, timeout, error, skipped)",
+            ["webhook", "outcome"],
+            registry=r,
+        )
+        self.delivery_duration = Histogram(
+            "hookstream_delivery_duration_seconds",
+            "Duration of one outbound request",
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.delivery_end_to_end = Histogram(
+            "hookstream_delivery_end_to_end_seconds",
+            "Event timestamp to successful delivery",
+            buckets=_E2E_BUCKETS,
+            registry=r,
+        )
+        self.retries_scheduled = Counter(
+            "hookstream_retries_scheduled",
+            "Failed deliveries scheduled for another attempt",
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "hookstream_dead_letters",
+            "Deliveries that used up their retry schedule",
+            registry=r,
+        )
+        self.ingress_requests = Counter(
+            "hookstream_ingress_requests",
+            "Inbound webhook requests",
+            ["listener", "status"],
+            registry=r,
+        )
+        self.ingress_verification_failures = Counter(
+            "hookstream_ingress_verification_failures",
+            "Inbound requests failing verification",
+            ["listener"],
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "hookstream_consumer_lag",
+            "Records not yet processed (high watermark - committed)",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.api_requests = Counter(
+            "hookstream_api_requests",
+            "Admin API requests",
+            ["method", "route", "status"],
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

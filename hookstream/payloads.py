@@ -1,0 +1,101 @@
+"""Turn (webhook, delivery) into the exact HTTP request to send. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from hookstream import headers as h
+from hookstream.signing import basic_auth_header, etl_signature, standard_webhooks_signature
+from schemas.deliveries import Delivery
+from schemas.events import DomainEvent
+from schemas.webhooks import FORM, Webhook
+
+# Fields of the form-encoded body and of the GET query string (DESIGN.md).
+FORM_FIELDS = ("eventId", "eventType", "webhookId", "entityId", "timestamp")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
+def entity_url(event: DomainEvent, api_url: str) -> str:
+    """The producer's ``entityUrl``, or hookstream's own entity endpoint."""
+    if event.entity_url:
+        return event.entity_url
+    base = api_url.rstrip("/")
+    kind, entity = quote(event.entity_type, safe=""), quote(event.entity_id, safe="")
+    return f"{base}/api/v1/entities/{kind}/{entity}"
+
+
+def payload_fields(webhook: Webhook, delivery: Delivery, api_url: str) -> dict[str, Any]:
+    event = delivery.event
+    fields: dict[str, Any] = {
+        "eventId": event.event_id,
+        "eventType": event.event_type,
+        "webhookId": webhook.id,
+        "entityId": event.entity_id,
+    }
+    if webhook.include_entity:
+        fields["entity"] = event.entity
+    fields["entityUrl"] = entity_url(event, api_url)
+    fields["timestamp"] = event.timestamp
+    return fields
+
+
+def _with_query(url: str, query: str) -> str:
+    parts = urlsplit(url)
+    merged = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, merged, parts.fragment))
+
+
+def build_request(
+    webhook: Webhook, delivery: Delivery, *, api_url: str, now: int
+) -> OutboundRequest:
+    """``now`` is epoch seconds, used for the Standard Webhooks timestamp."""
+    fields = payload_fields(webhook, delivery, api_url)
+    form = urlencode([(name, str(fields[name])) for name in FORM_FIELDS])
+    out_headers: dict[str, str] = {
+        h.USER_AGENT: h.USER_AGENT_VALUE,
+        h.EVENT_ID: delivery.delivery_id,
+        h.EVENT: delivery.event.event_type,
+        h.WEBHOOK_ID: webhook.id,
+        h.ENTITY_ID: delivery.event.entity_id,
+        h.ENTITY_URL: fields["entityUrl"],
+        h.ATTEMPT: str(delivery.attempt),
+    }
+    out_headers.update(webhook.headers)
+    if webhook.basic_auth is not None:
+        out_headers[h.AUTHORIZATION] = basic_auth_header(
+            webhook.basic_auth.username, webhook.basic_auth.password
+        )
+
+    body: bytes | None
+    if webhook.method == "GET":
+        url, body, signed = _with_query(webhook.url, form), None, form.encode()
+    else:
+        url = webhook.url
+        body = form.encode() if webhook.content_type == FORM else orjson.dumps(fields)
+        out_headers[h.CONTENT_TYPE] = webhook.content_type
+        signed = body
+
+    if webhook.secret is not None:
+        if webhook.signature_scheme == "standard-webhooks":
+            out_headers[h.SW_ID] = delivery.delivery_id
+            out_headers[h.SW_TIMESTAMP] = str(now)
+            out_headers[h.SW_SIGNATURE] = standard_webhooks_signature(
+                webhook.secret, delivery.delivery_id, now, signed
+            )
+        out_headers[h.SIGNATURE] = etl_signature(webhook.secret, signed)
+    return OutboundRequest(webhook.method, url, out_headers, body)
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: ("[redacted]" if k.lower() in h.REDACTED else v) for k, v in headers.items()}

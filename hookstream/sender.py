@@ -1,0 +1,115 @@
+"""Sends one outbound request and describes what happened. The only place
+that talks HTTP to webhook endpoints: one shared connection pool, a timeout
+per request, redirects never followed, private targets refused at connect
+time unless allowed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from hookstream.payloads import OutboundRequest
+from hookstream.targets import GuardedResolver, TargetNotAllowedError, check_address, literal_ip
+
+MAX_LOGGED_BODY = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """Outcome of one attempt. ``outcome`` is one of: success, http_error,
+    timeout, connection_error, refused (target not allowed)."""
+
+    outcome: str
+    duration: float
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "status": self.status,
+            "headers": self.headers,
+            "body": self.body,
+            "error": self.error,
+            "durationMs": round(self.duration * 1000, 2),
+        }
+
+
+def _truncate(data: bytes) -> str:
+    text = data[:MAX_LOGGED_BODY].decode("utf-8", errors="replace")
+    if len(data) > MAX_LOGGED_BODY:
+        text += f"… [{len(data) - MAX_LOGGED_BODY} more bytes]"
+    return text
+
+
+class Sender:
+    def __init__(self, *, timeout: float, allow_private_targets: bool, limit: int = 1000) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._allow_private = allow_private_targets
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        resolver = None if self._allow_private else GuardedResolver()
+        connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, resolver=resolver)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, auto_decompress=True
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(self, request: OutboundRequest) -> AttemptResult:
+        assert self._session is not None, "Sender.start() not called"
+        started = time.perf_counter()
+        try:
+            if not self._allow_private:
+                host = urlsplit(request.url).hostname or ""
+                ip = literal_ip(host)  # literal IPs skip the resolver, so check them here
+                if ip is not None:
+                    check_address(host, ip)
+            async with self._session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+            ) as response:
+                body = await response.read()
+                status = response.status
+                outcome = "success" if 200 <= status < 300 else "http_error"
+                return AttemptResult(
+                    outcome=outcome,
+                    duration=time.perf_counter() - started,
+                    status=status,
+                    headers={str(k): v for k, v in response.headers.items()},
+                    body=_truncate(body),
+                )
+        except TargetNotAllowedError as exc:
+            return AttemptResult("refused", time.perf_counter() - started, error=str(exc))
+        except TimeoutError:
+            return AttemptResult(
+                "timeout", time.perf_counter() - started, error="no response within the timeout"
+            )
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            if isinstance(exc.__cause__, TargetNotAllowedError):
+                return AttemptResult(
+                    "refused", time.perf_counter() - started, error=str(exc.__cause__)
+                )
+            return AttemptResult(
+                "connection_error",
+                time.perf_counter() - started,
+                error=f"{type(exc).__name__}: {exc}",
+            )

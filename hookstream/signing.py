@@ -1,0 +1,28 @@
+"""Signatures on outbound requests (pure functions)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+WHSEC_PREFIX = "whsec_"
+
+
+def etl_signature(secret: str, body: bytes) -> str:
+    """``X-Etl-Webhook-Signature``: lowercase hex HMAC-SHA1 of the exact body bytes."""
+    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``webhook-signature`` value per the Standard Webhooks spec: ``v1,<base64>``
+    of HMAC-SHA256 over ``{id}.{timestamp}.{body}`` keyed with the decoded secret."""
+    key = base64.b64decode(secret.removeprefix(WHSEC_PREFIX))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def basic_auth_header(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return f"Basic {token}"

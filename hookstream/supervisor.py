@@ -1,0 +1,123 @@
+"""``hookstream run`` (behind ``make run``): the embedded broker unless
+``KAFKA_BOOTSTRAP_SERVERS`` is set, topics, then the worker and API as child
+processes. Ctrl-C stops the children first and the broker last; children are
+also told to exit if this process dies (no orphans)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from hookstream.settings import Settings
+from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
+from streams.kafka import ensure_core_topics
+
+log = logging.getLogger("hookstream.run")
+
+CHILD_STOP_TIMEOUT = 20.0
+PROCESSES = ("worker", "api")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def spawn(command: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "hookstream", command],
+        env=dict(env),
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+    )
+
+
+async def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = asyncio.get_running_loop().time() + CHILD_STOP_TIMEOUT
+    for name, child in children.items():
+        while child.poll() is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        if child.poll() is None:
+            log.warning("process=%s did not stop in time; killing it", name)
+            child.kill()
+            child.wait()
+
+
+def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> str:
+    lines = [
+        "",
+        "hookstream is running",
+        f"  admin API   {settings.api_url}/api/v1",
+        f"  OpenAPI     {settings.api_url}/api/v1/openapi.json",
+        f"  metrics     {settings.api_url}/metrics"
+        f"  worker: http://127.0.0.1:{settings.worker_port}/metrics",
+        f"  kafka       {bootstrap}" + ("  (embedded)" if settings.uses_embedded_broker else ""),
+    ]
+    if generated:
+        lines.append(f"  admin token {token}")
+        lines.append(
+            f"  try: curl -H 'Authorization: Bearer {token}' {settings.api_url}/api/v1/webhooks"
+        )
+    else:
+        lines.append("  tokens      from HOOKSTREAM_API_TOKENS")
+    lines.append("Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+async def run_all(settings: Settings) -> int:
+    broker: EmbeddedBroker | None = None
+    env = dict(os.environ)
+    if settings.uses_embedded_broker:
+        host, _, port = settings.bootstrap_servers.partition(":")
+        broker = EmbeddedBroker(host, int(port))
+        try:
+            await broker.start()
+        except BrokerError as exc:
+            log.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+            return 1
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        await wait_until_serving(bootstrap)
+        await ensure_core_topics(bootstrap, settings.replication_factor)
+        generated = settings.api_tokens is None
+        token = secrets.token_urlsafe(24)
+        if generated:
+            env["HOOKSTREAM_API_TOKENS"] = f"{token}:admin"
+        for name in PROCESSES:
+            children[name] = spawn(name, env)
+        print(banner(settings, token, bootstrap, generated), flush=True)  # noqa: T201
+        return await _wait_for_exit(children)
+    finally:
+        await stop_children(children)
+        if broker is not None:
+            await broker.stop()
+
+
+async def _wait_for_exit(children: dict[str, subprocess.Popen[bytes]]) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    while not stop.is_set():
+        for name, child in children.items():
+            code = child.poll()
+            if code is not None:
+                log.error("process=%s exited with code %s; stopping everything", name, code)
+                return 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+    log.info("stopping")
+    return 0

@@ -1,0 +1,68 @@
+"""A delivery: one event on its way to one webhook (value on
+``hookstream.deliveries.<webhookId>``, ``hookstream.retries.*`` and
+``hookstream.dead-letters``)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+from schemas.events import DomainEvent
+
+
+def delivery_id_for(webhook_id: str, event_id: str) -> str:
+    """Stable id of delivering ``event_id`` to ``webhook_id``: the same on every
+    retry and redelivery, so receivers can deduplicate on it."""
+    digest = hashlib.sha256(f"{webhook_id}\x00{event_id}".encode()).hexdigest()
+    return f"dlv_{digest[:32]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    delivery_id: str
+    webhook_id: str
+    event: DomainEvent
+    attempt: int = 1
+    # Outcomes of earlier attempts, carried along so a dead letter tells its story.
+    history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    # Epoch seconds before which the next attempt must not start (retries).
+    not_before: float = 0.0
+
+    @classmethod
+    def for_event(cls, webhook_id: str, event: DomainEvent) -> Delivery:
+        return cls(delivery_id_for(webhook_id, event.event_id), webhook_id, event)
+
+    def next_attempt(self, outcome: dict[str, Any], not_before: float) -> Delivery:
+        return replace(
+            self,
+            attempt=self.attempt + 1,
+            history=(*self.history, outcome),
+            not_before=not_before,
+        )
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "deliveryId": self.delivery_id,
+                "webhookId": self.webhook_id,
+                "event": self.event.to_dict(),
+                "attempt": self.attempt,
+                "history": list(self.history),
+                "notBefore": self.not_before,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Delivery:
+        data = orjson.loads(raw)
+        return cls(
+            delivery_id=data["deliveryId"],
+            webhook_id=data["webhookId"],
+            event=DomainEvent.from_dict(data["event"]),
+            attempt=int(data.get("attempt", 1)),
+            history=tuple(data.get("history", ())),
+            not_before=float(data.get("notBefore", 0.0)),
+        )

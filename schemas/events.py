@@ -1,0 +1,120 @@
+"""Domain events: the value of a message on an ``events.*`` topic.
+
+Parsed by hand (not pydantic) because this runs once per consumed message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$")
+MAX_ID_LENGTH = 200
+
+
+class InvalidEventError(ValueError):
+    """The message is not a valid domain event; ``str(error)`` is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    event_id: str
+    event_type: str
+    entity_id: str
+    timestamp: str  # ISO 8601 UTC
+    entity: Any = None
+    entity_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "eventId": self.event_id,
+            "eventType": self.event_type,
+            "entityId": self.entity_id,
+            "timestamp": self.timestamp,
+        }
+        if self.entity is not None:
+            out["entity"] = self.entity
+        if self.entity_url is not None:
+            out["entityUrl"] = self.entity_url
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DomainEvent:
+        return cls(
+            event_id=data["eventId"],
+            event_type=data["eventType"],
+            entity_id=data["entityId"],
+            timestamp=data["timestamp"],
+            entity=data.get("entity"),
+            entity_url=data.get("entityUrl"),
+        )
+
+    @property
+    def entity_type(self) -> str:
+        """``order.created`` → ``order``; used for generated entity URLs."""
+        return self.event_type.split(".", 1)[0].lower()
+
+
+def iso_from_millis(millis: int) -> str:
+    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _required_id(data: dict[str, Any], field: str, *, allow_int: bool = False) -> str:
+    value = data.get(field)
+    if allow_int and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidEventError(f"{field} is required and must be a string")
+    if not value or len(value) > MAX_ID_LENGTH:
+        raise InvalidEventError(f"{field} must be 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _normalise_timestamp(value: Any, broker_millis: int) -> str:
+    if value is None:
+        return iso_from_millis(broker_millis)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return iso_from_millis(value)  # epoch milliseconds, as older producers send
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidEventError("timestamp must be ISO 8601 or epoch milliseconds") from None
+        if moment.tzinfo is None:
+            raise InvalidEventError("timestamp must include a timezone (e.g. Z)")
+        utc = moment.astimezone(UTC)
+        return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    raise InvalidEventError("timestamp must be ISO 8601 or epoch milliseconds")
+
+
+def parse_event(raw: bytes | None, broker_millis: int) -> DomainEvent:
+    """Validate one message value; raise :class:`InvalidEventError` with the reason."""
+    if raw is None:
+        raise InvalidEventError("message has no value")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEventError(f"value is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidEventError("value must be a JSON object")
+    event_id = _required_id(data, "eventId")
+    event_type = _required_id(data, "eventType")
+    if not EVENT_TYPE_RE.match(event_type):
+        raise InvalidEventError("eventType may only contain letters, digits and _ . : -")
+    entity_id = _required_id(data, "entityId", allow_int=True)
+    entity_url = data.get("entityUrl")
+    if entity_url is not None and not isinstance(entity_url, str):
+        raise InvalidEventError("entityUrl must be a string")
+    return DomainEvent(
+        event_id=event_id,
+        event_type=event_type,
+        entity_id=entity_id,
+        timestamp=_normalise_timestamp(data.get("timestamp"), broker_millis),
+        entity=data.get("entity"),
+        entity_url=entity_url,
+    )

@@ -1,0 +1,156 @@
+"""Webhook subscriptions: the admin API's input, the record stored on
+``hookstream.webhooks`` and the public (secret-free) view."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ALL_EVENTS = "*"
+JSON: Final = "application/json"
+FORM: Final = "application/x-www-form-urlencoded"
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
+# Headers hookstream sets itself; a custom header may not override them.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-type",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "authorization",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+RESERVED_PREFIX = "x-etl-webhook-"
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+class BasicAuth(_Model):
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=500)
+
+    @field_validator("username")
+    @classmethod
+    def _no_colon(cls, value: str) -> str:
+        if ":" in value:
+            raise ValueError("username may not contain ':' (Basic auth separator)")
+        return value
+
+
+class WebhookSpec(_Model):
+    """Everything a user sets on a webhook (the body of POST/PUT)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(max_length=2048)
+    method: Literal["POST", "GET"] = "POST"
+    content_type: Literal["application/json", "application/x-www-form-urlencoded"] = Field(
+        default=JSON, alias="contentType"
+    )
+    include_entity: bool = Field(default=False, alias="includeEntity")
+    enabled: bool = True
+    events: list[str] = Field(default_factory=lambda: [ALL_EVENTS], min_length=1, max_length=500)
+    secret: str | None = Field(default=None, min_length=1, max_length=500)
+    basic_auth: BasicAuth | None = Field(default=None, alias="basicAuth")
+    headers: dict[str, str] = Field(default_factory=dict, max_length=50)
+    signature_scheme: Literal["etl", "standard-webhooks"] = Field(
+        default="etl", alias="signatureScheme"
+    )
+    description: str = Field(default="", max_length=2000)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper_method(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("url must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError("url must name a host")
+        if parts.username or parts.password:
+            raise ValueError("put credentials in basicAuth, not in the url")
+        if parts.fragment:
+            raise ValueError("url may not contain a #fragment")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _event_list(cls, value: list[str]) -> list[str]:
+        cleaned = sorted({item.strip() for item in value})
+        if ALL_EVENTS in cleaned and len(cleaned) > 1:
+            raise ValueError('use ["*"] alone for all events, or list event types')
+        if any(not item or len(item) > 200 for item in cleaned):
+            raise ValueError("event types must be 1 to 200 characters")
+        return cleaned
+
+    @field_validator("headers")
+    @classmethod
+    def _custom_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header_value in value.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"invalid header name {name!r}")
+            lowered = name.lower()
+            if lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_PREFIX):
+                raise ValueError(f"header {name!r} is set by hookstream and cannot be overridden")
+            if "\r" in header_value or "\n" in header_value or len(header_value) > 4000:
+                raise ValueError(f"invalid value for header {name!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _standard_webhooks_secret(self) -> WebhookSpec:
+        secret = self.secret
+        if (
+            self.signature_scheme == "standard-webhooks"
+            and secret
+            and not secret.startswith("whsec_")
+        ):
+            raise ValueError("standard-webhooks secrets look like whsec_<base64>")
+        return self
+
+
+class Webhook(WebhookSpec):
+    """The stored record: the spec plus what hookstream manages."""
+
+    id: str
+    created_at: str = Field(alias="createdAt")
+    updated_at: str = Field(alias="updatedAt")
+    disabled_reason: str | None = Field(default=None, alias="disabledReason")
+
+    def subscribes_to(self, event_type: str) -> bool:
+        return self.events == [ALL_EVENTS] or event_type in self.events
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(by_alias=True, mode="json"))
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Webhook:
+        return cls.model_validate(orjson.loads(raw))
+
+    def public(self) -> dict[str, Any]:
+        """The API view: secrets are write-only."""
+        data = self.model_dump(by_alias=True, mode="json", exclude={"secret", "basic_auth"})
+        data["hasSecret"] = self.secret is not None
+        data["basicAuth"] = (
+            {"username": self.basic_auth.username, "hasPassword": True} if self.basic_auth else None
+        )
+        return data

@@ -1,0 +1,80 @@
+"""Kafka clients built from settings, and explicit topic creation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streams.broker_compat import group_consumer_options, producer_options
+from streams.topics import TopicSpec, core_topics
+
+log = logging.getLogger(__name__)
+
+
+def new_producer(bootstrap: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_options())
+
+
+def new_group_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, **(group_consumer_options() | extra)
+    )
+
+
+class TopicAdmin:
+    """Creates topics explicitly (idempotent), remembering which exist."""
+
+    def __init__(self, bootstrap: str, replication_factor: int = 1) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._replication = replication_factor
+        self._known: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self._admin.start()
+
+    async def close(self) -> None:
+        await self._admin.close()
+
+    async def ensure(self, specs: Iterable[TopicSpec]) -> None:
+        wanted = [spec for spec in specs if spec.name not in self._known]
+        if not wanted:
+            return
+        async with self._lock:
+            existing = set(await self._admin.list_topics())
+            missing = [spec for spec in wanted if spec.name not in existing]
+            if missing:
+                await self._create(missing)
+            self._known.update(spec.name for spec in wanted)
+
+    async def _create(self, specs: list[TopicSpec]) -> None:
+        new = [
+            NewTopic(s.name, s.partitions, self._replication, topic_configs=dict(s.configs))
+            for s in specs
+        ]
+        # Another process may create it between list and create.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await self._admin.create_topics(new)
+        log.info("created topics %s", ",".join(s.name for s in specs))
+
+    async def delete(self, name: str) -> None:
+        try:
+            await self._admin.delete_topics([name])
+        except KafkaError as exc:
+            log.warning("could not delete topic %s: %r", name, exc)
+        self._known.discard(name)
+
+
+async def ensure_core_topics(bootstrap: str, replication_factor: int = 1) -> None:
+    admin = TopicAdmin(bootstrap, replication_factor)
+    await admin.start()
+    try:
+        await admin.ensure(core_topics())
+    finally:
+        await admin.close()

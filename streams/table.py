@@ -1,0 +1,120 @@
+"""An in-memory view of a compacted Kafka topic: last value per key.
+
+Every process that needs configuration (webhooks, listeners, flows) keeps one.
+It reads the topic from the beginning, knows it has caught up when its position
+reaches the high watermark reported by fetch responses (correct on every broker,
+unlike ``end_offsets()`` on Tansu), then keeps tailing so changes made by any
+other process show up within a fetch round trip. A tombstone (``None`` value)
+removes the key. No consumer group: every reader sees every partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+V = TypeVar("V")
+
+
+class CompactedTable(Generic[V]):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        decode: Callable[[bytes], V],
+        *,
+        poll_ms: int = 100,
+    ) -> None:
+        self.topic = topic
+        self._decode = decode
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_wait_ms=poll_ms,
+        )
+        self._data: dict[str, V] = {}
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._partitions: list[TopicPartition] = []
+        self.version = 0  # bumps on every change, so callers can cache derived views
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        partitions = self._consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            await self._consumer._client.force_metadata_update()
+            partitions = self._consumer.partitions_for_topic(self.topic) or set()
+        if not partitions:
+            raise RuntimeError(f"topic {self.topic} does not exist; create topics first")
+        self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        self._consumer.assign(self._partitions)
+        await self._consumer.seek_to_beginning(*self._partitions)
+        self._task = asyncio.create_task(self._run(), name=f"table:{self.topic}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    def get(self, key: str) -> V | None:
+        return self._data.get(key)
+
+    def values(self) -> list[V]:
+        return list(self._data.values())
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def apply(self, key: str, raw: bytes | None) -> None:
+        """Apply one record. Writers call this right after their own write is
+        acknowledged so they read their own writes without waiting for the tail."""
+        if raw is None:
+            self._data.pop(key, None)
+        else:
+            try:
+                self._data[key] = self._decode(raw)
+            except ValueError:
+                log.exception("table=%s key=%s undecodable record skipped", self.topic, key)
+                return
+        self.version += 1
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500)
+            except KafkaError as exc:
+                log.warning("table=%s fetch failed: %r; retrying", self.topic, exc)
+                await asyncio.sleep(1)
+                continue
+            for records in batches.values():
+                for record in records:
+                    if record.key is not None:
+                        self.apply(record.key.decode(), record.value)
+            if not self._ready.is_set() and await self._caught_up():
+                log.info("table=%s recovered keys=%d", self.topic, len(self._data))
+                self._ready.set()
+
+    async def _caught_up(self) -> bool:
+        for tp in self._partitions:
+            highwater = self._consumer.highwater(tp)
+            if highwater is None or await self._consumer.position(tp) < highwater:
+                return False
+        return True

@@ -1,0 +1,62 @@
+"""Every Kafka topic hookstream uses: names, partitions and configs, in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+WEBHOOKS = "hookstream.webhooks"
+LISTENERS = "hookstream.listeners"
+FLOWS = "hookstream.flows"
+DEAD_LETTERS = "hookstream.dead-letters"
+DELIVERY_LOG = "hookstream.delivery-log"
+INVALID_EVENTS = "hookstream.invalid-events"
+FLOW_TRIGGERS = "hookstream.flow-triggers"
+FLOW_EVENTS = "events.flows"
+
+DELIVERIES_PREFIX = "hookstream.deliveries."
+DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"
+RETRIES_PREFIX = "hookstream.retries."
+
+# Consumer groups.
+ROUTE_GROUP = "hookstream-route"
+DELIVER_GROUP = "hookstream-deliver"
+WORKER_APP_ID = "hookstream-worker"
+
+# Kafka topic names allow [a-zA-Z0-9._-]; ids we generate stay well inside it.
+_TOPIC_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def delivery_topic(webhook_id: str) -> str:
+    if not _TOPIC_SAFE.match(webhook_id):
+        raise ValueError(f"webhook id not usable in a topic name: {webhook_id!r}")
+    return DELIVERIES_PREFIX + webhook_id
+
+
+def retry_topic(delay_label: str) -> str:
+    return RETRIES_PREFIX + delay_label
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def core_topics() -> list[TopicSpec]:
+    """Topics every process expects to exist; created explicitly at start-up
+    (auto-created topics get the broker's default partition count)."""
+    return [
+        TopicSpec(WEBHOOKS, 1, COMPACTED),
+        TopicSpec(LISTENERS, 1, COMPACTED),
+        TopicSpec(FLOWS, 1, COMPACTED),
+        TopicSpec(DEAD_LETTERS, 4),
+        TopicSpec(DELIVERY_LOG, 4),
+        TopicSpec(INVALID_EVENTS, 1),
+        TopicSpec(FLOW_TRIGGERS, 4),
+        TopicSpec(FLOW_EVENTS, 4),
+    ]

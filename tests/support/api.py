@@ -1,0 +1,69 @@
+"""The admin API running in-process on a real TCP port, and a small client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+ADMIN_TOKEN = "test-admin-token"
+VIEWER_TOKEN = "test-viewer-token"
+TOKENS = f"{ADMIN_TOKEN}:admin,{VIEWER_TOKEN}:viewer"
+
+
+class ApiServer:
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+class ApiClient:
+    def __init__(self, base_url: str, session: aiohttp.ClientSession) -> None:
+        self.base_url = base_url
+        self.session = session
+        self.created: list[str] = []
+
+    async def delete_created(self) -> None:
+        """Remove this test's webhooks so later tests' events never reach them."""
+        for webhook_id in self.created:
+            await self.call("DELETE", f"/api/v1/webhooks/{webhook_id}")
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        token: str | None = ADMIN_TOKEN,
+        data: bytes | None = None,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.session.request(
+            method, self.base_url + path, json=json, data=data, headers=headers
+        ) as response:
+            body = await response.read()
+            parsed = await response.json(content_type=None) if body else None
+            return response.status, parsed
+
+    async def create_webhook(self, **fields: Any) -> dict[str, Any]:
+        status, body = await self.call("POST", "/api/v1/webhooks", json=fields)
+        assert status == 201, body
+        self.created.append(body["id"])
+        return body  # type: ignore[no-any-return]

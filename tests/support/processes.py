@@ -1,0 +1,107 @@
+"""hookstream processes started the way operators start them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+
+class WorkerProcess:
+    """``python -m hookstream worker`` as a real child process."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
+        self.env = env | {"HOOKSTREAM_WORKER_PORT": str(port)}
+        self.port = port
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 90.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hookstream", "worker"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        await self.wait_ready(timeout)
+
+    async def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    raise AssertionError(f"worker exited early; see {self.log_path}")
+                try:
+                    async with session.get(f"{self.url}/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.3)
+        raise AssertionError(f"worker not ready after {timeout}s; see {self.log_path}")
+
+    async def status(self) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.url}/internal/status") as r,
+        ):
+            return await r.json()  # type: ignore[no-any-return]
+
+    async def wait_knows(self, webhook: dict[str, Any], timeout: float = 30.0) -> None:
+        """Until the worker's table holds this version of the webhook."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            known = (await self.status()).get("webhooks", {})
+            if known.get(webhook["id"]) == webhook["updatedAt"]:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"worker never saw webhook {webhook['id']}")
+
+    async def metrics(self) -> str:
+        async with aiohttp.ClientSession() as session, session.get(f"{self.url}/metrics") as r:
+            return await r.text()
+
+    async def stop(self) -> None:
+        await self._end(signal.SIGTERM, 30.0)
+
+    async def kill(self) -> None:
+        await self._end(signal.SIGKILL, 10.0)
+
+    async def _end(self, sig: int, timeout: float) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def base_env(bootstrap: str, tokens: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKSTREAM_")}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "HOOKSTREAM_API_TOKENS": tokens,
+            "HOOKSTREAM_ALLOW_PRIVATE_TARGETS": "true",
+            "HOOKSTREAM_DELIVERY_TIMEOUT": "3",
+            "HOOKSTREAM_TOPIC_REFRESH_SECONDS": "2",
+            "HOOKSTREAM_EMBEDDED_STORAGE": "memory",
+        }
+    )
+    return env

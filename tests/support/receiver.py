@@ -1,0 +1,85 @@
+"""A real aiohttp webhook receiver on 127.0.0.1 that records what it gets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.status = 200
+        self.delay = 0.0
+        self.response_headers: dict[str, str] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.requests.append(
+            Received(
+                request.method,
+                request.path,
+                dict(request.query),
+                dict(request.headers.items()),
+                body,
+                time.monotonic(),
+            )
+        )
+        async with self._changed:
+            self._changed.notify_all()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return web.Response(status=self.status, text="received", headers=self.response_headers)
+
+    def on_path(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path == path]
+
+    async def wait_for(self, path: str, count: int = 1, timeout: float = 60.0) -> list[Received]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.on_path(path)) >= count)
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            got = len(self.on_path(path))
+            raise AssertionError(f"{path}: got {got} of {count} requests in {timeout}s") from None
+        return self.on_path(path)
+
+    def header(self, request: Received, name: str) -> Any:
+        lowered = {k.lower(): v for k, v in request.headers.items()}
+        return lowered.get(name.lower())
