@@ -20,6 +20,7 @@ from streams.table import CompactedTable
 from streams.topics import WEBHOOKS, core_topics
 
 MAX_BODY = 1024 * 1024
+RECOVERY_TIMEOUT = 120.0
 
 
 def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Application:
@@ -54,6 +55,8 @@ def _kafka_resources(settings: Settings):  # type: ignore[no-untyped-def]
         await producer.start()
         table: CompactedTable[Webhook] = CompactedTable(bootstrap, WEBHOOKS, Webhook.from_json)
         await table.start()
+        # Serve nothing before the configuration is loaded: an early 404 would be a lie.
+        await table.wait_ready(timeout=RECOVERY_TIMEOUT)
         resolver = None if settings.allow_private_targets else GuardedResolver()
         app[webhooks.STORE_KEY] = WebhookStore(
             table=table,

@@ -1,0 +1,117 @@
+"""Invalid input never stops the pipeline; configuration survives restarts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from hookstream.api.app import create_api_from_settings
+from hookstream.metrics import Metrics
+from hookstream.settings import Settings
+from streams.topics import INVALID_EVENTS
+from tests.conftest import EVENTS_TOPIC, send_event
+from tests.support.api import ApiClient, ApiServer
+from tests.support.processes import WorkerProcess
+from tests.support.receiver import Receiver
+
+
+async def read_invalid_events(
+    kafka: str, marker: str, count: int, timeout: float = 60.0
+) -> list[dict]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await consumer.start()
+    tp = TopicPartition(INVALID_EVENTS, 0)
+    consumer.assign([tp])
+    await consumer.seek_to_beginning(tp)
+    found: list[dict] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(found) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        value = orjson.loads(record.value)
+                        if marker in value["value"]:
+                            found.append(value)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_invalid_events_are_reported_and_the_pipeline_goes_on(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    kafka: str,
+    unique: str,
+) -> None:
+    webhook = await api.create_webhook(
+        name="after", url=f"{receiver.url}/after", events=[f"ok.{unique}"]
+    )
+    await worker.wait_knows(webhook)
+    bad = [
+        f"not json {unique}".encode(),
+        orjson.dumps([unique]),
+        orjson.dumps({"eventId": unique, "entityId": "1"}),  # no eventType
+        orjson.dumps(
+            {
+                "eventId": unique,
+                "eventType": f"ok.{unique}",
+                "entityId": "1",
+                "timestamp": "yesterday",
+            }
+        ),
+    ]
+    for value in bad:
+        await send_event(producer, value)
+    await send_event(
+        producer, {"eventId": f"good-{unique}", "eventType": f"ok.{unique}", "entityId": "1"}
+    )
+
+    [request] = await receiver.wait_for("/after")
+    assert orjson.loads(request.body)["eventId"] == f"good-{unique}"
+    reports = await read_invalid_events(kafka, unique, len(bad))
+    reasons = sorted(r["reason"] for r in reports)
+    assert len(reports) == len(bad)
+    assert all(r["topic"] == EVENTS_TOPIC for r in reports)
+    assert any("not JSON" in reason for reason in reasons)
+    assert any("JSON object" in reason for reason in reasons)
+    assert any("eventType is required" in reason for reason in reasons)
+    assert any("timestamp" in reason for reason in reasons)
+
+
+async def test_webhooks_survive_worker_and_api_restarts(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    settings: Settings,
+    unique: str,
+) -> None:
+    webhook = await api.create_webhook(
+        name="durable", url=f"{receiver.url}/durable", events=[f"kept.{unique}"], secret="x"
+    )
+    await worker.stop()
+    await worker.start()
+    status = await worker.status()
+    assert status["webhooks"].get(webhook["id"]) == webhook["updatedAt"]
+
+    await send_event(
+        producer, {"eventId": f"k-{unique}", "eventType": f"kept.{unique}", "entityId": "7"}
+    )
+    [request] = await receiver.wait_for("/durable")
+    assert request.headers["X-Etl-Webhook-Id"] == webhook["id"]
+
+    # A brand-new API process rebuilds the same view from Kafka.
+    fresh = ApiServer(create_api_from_settings(settings, Metrics()))
+    await fresh.start()
+    try:
+        client = ApiClient(fresh.url, api.session)
+        code, body = await client.call("GET", f"/api/v1/webhooks/{webhook['id']}")
+        assert code == 200
+        assert body["name"] == "durable" and body["hasSecret"] is True
+    finally:
+        await fresh.stop()

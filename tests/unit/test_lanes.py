@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.lanes import OffsetTracker, PartitionLane
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=60))
+def test_committable_is_first_unfinished_offset(done_flags: list[bool]) -> None:
+    tracker = OffsetTracker()
+    for offset in range(len(done_flags)):
+        tracker.add(100 + offset)
+    for offset, done in enumerate(done_flags):
+        if done:
+            tracker.done(100 + offset)
+    unfinished = [100 + i for i, done in enumerate(done_flags) if not done]
+    expected = unfinished[0] if unfinished else 100 + len(done_flags)
+    assert tracker.committable() == expected
+
+
+def test_empty_tracker_has_nothing_to_commit() -> None:
+    assert OffsetTracker().committable() is None
+
+
+@dataclass
+class Record:
+    offset: int
+    key: bytes
+
+
+async def test_lane_keeps_per_key_order_and_runs_keys_concurrently() -> None:
+    started: list[tuple[bytes, int]] = []
+    release = asyncio.Event()
+
+    async def handler(record: Record) -> None:
+        started.append((record.key, record.offset))
+        if record.key == b"slow":
+            await release.wait()
+
+    lane = PartitionLane("t[0]", handler, concurrency=4)
+    lane.submit(Record(0, b"slow"))
+    lane.submit(Record(1, b"slow"))
+    lane.submit(Record(2, b"fast"))
+    lane.submit(Record(3, b"fast"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    # The fast key finished although the slow key's first record is stuck,
+    # and the slow key's second record has not started.
+    assert (b"fast", 2) in started and (b"fast", 3) in started
+    assert (b"slow", 1) not in started
+    assert lane.tracker.committable() == 0
+    release.set()
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert [o for k, o in started if k == b"slow"] == [0, 1]
+    assert lane.tracker.committable() == 4
+
+
+async def test_lane_retries_a_failing_handler_instead_of_skipping(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("streams.lanes.RETRY_HANDLER_AFTER", 0)
+    calls = 0
+
+    async def flaky(record: Record) -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise RuntimeError("kafka down")
+
+    lane = PartitionLane("t[0]", flaky, concurrency=1)
+    lane.submit(Record(7, b"k"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert calls == 3
+    assert lane.tracker.committable() == 8
+
+
+async def test_close_cancels_stuck_records_and_leaves_them_uncommitted() -> None:
+    async def hang(record: Record) -> None:
+        await asyncio.Event().wait()
+
+    lane = PartitionLane("t[0]", hang, concurrency=2)
+    lane.submit(Record(5, b"a"))
+    await asyncio.sleep(0)
+    await lane.close(grace=0.01)
+    assert lane.tracker.committable() == 5

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from hookstream.api.auth import parse_tokens, role_for
+from hookstream.matching import matching_webhooks
+from hookstream.retry_schedule import format_duration, parse_schedule
+from hookstream.targets import is_public_address, literal_ip
+from schemas.webhooks import WebhookSpec
+from tests.unit.factories import make_webhook
+
+
+def test_matching_respects_enabled_and_event_list() -> None:
+    specific = make_webhook(id="a", events=["order.created"])
+    everything = make_webhook(id="b", events=["*"])
+    disabled = make_webhook(id="c", events=["*"], enabled=False)
+    matched = matching_webhooks([specific, everything, disabled], "order.created")
+    assert [w.id for w in matched] == ["a", "b"]
+    assert [w.id for w in matching_webhooks([specific, everything, disabled], "x.y")] == ["b"]
+
+
+def test_spec_defaults_follow_the_seed() -> None:
+    spec = WebhookSpec.model_validate({"name": "n", "url": "https://x.example/h"})
+    assert spec.method == "POST"
+    assert spec.content_type == "application/json"
+    assert spec.events == ["*"]
+    assert spec.enabled is True and spec.include_entity is False
+
+
+def test_method_is_case_insensitive() -> None:
+    assert (
+        WebhookSpec.model_validate({"name": "n", "url": "https://x/h", "method": "get"}).method
+        == "GET"
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"url": "https://user:pw@x.example/h"},
+        {"url": "https://x.example/h#frag"},
+        {"headers": {"Content-Type": "text/plain"}},
+        {"headers": {"X-Ok": "a\r\nInjected: 1"}},
+        {"basicAuth": {"username": "a:b", "password": "p"}},
+        {"signatureScheme": "standard-webhooks", "secret": "plain"},
+    ],
+)
+def test_spec_rejects(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        WebhookSpec.model_validate({"name": "n", "url": "https://x.example/h", **bad})
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("172.16.5.4", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("::1", False),
+        ("fd00::1", False),
+        ("fe80::1%eth0", False),
+        ("::ffff:127.0.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_public_address_classification(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+def test_literal_ip_detection() -> None:
+    assert literal_ip("[::1]") == "::1"
+    assert literal_ip("10.0.0.1") == "10.0.0.1"
+    assert literal_ip("example.com") is None
+
+
+def test_tokens_and_roles() -> None:
+    tokens = parse_tokens("a1:admin, v1:viewer")
+    assert role_for(tokens, "a1") == "admin"
+    assert role_for(tokens, "v1") == "viewer"
+    assert role_for(tokens, "nope") is None
+    for bad in ("", "tok", "tok:root", ":admin"):
+        with pytest.raises(ValueError, match="HOOKSTREAM_API_TOKENS"):
+            parse_tokens(bad)
+
+
+def test_retry_schedule_parsing() -> None:
+    assert parse_schedule("5s,1m,5m,30m,2h,8h,24h") == (5, 60, 300, 1800, 7200, 28800, 86400)
+    assert parse_schedule("") == ()
+    assert format_duration(7200) == "2h" and format_duration(0.5) == "500ms"
+    with pytest.raises(ValueError, match="duration"):
+        parse_schedule("5 parsecs")
