@@ -1,177 +1,18 @@
-"""deliver_webhooks: sends what lands on ``hookstream.deliveries.<webhookId>``.
+"""deliver_webhooks: first attempts of what lands on ``hookstream.deliveries.<webhookId>``.
 
-One consumer (pattern subscription over all delivery topics) feeds a
-:class:`streams.lanes.PartitionLane` per partition. Each lane runs a few
-requests at once with per-entity order; when a lane's backlog is full only
-that partition is paused. A hanging endpoint therefore fills its own lanes and
-nobody else's. Offsets are committed per partition up to the first unfinished
-record, so a crash re-sends (same delivery id) rather than loses.
+Subscribes to every delivery topic by pattern (faust's pattern subscription
+is unimplemented; see streams/broker_compat.py), so a topic created for a new
+webhook is consumed within ``HOOKSTREAM_TOPIC_REFRESH_SECONDS``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from aiokafka import ConsumerRebalanceListener, TopicPartition
-
-from hookstream.attempts import Attempter
-from hookstream.metrics import Metrics
-from hookstream.sender import AttemptResult
-from schemas.deliveries import Delivery
-from schemas.webhooks import Webhook
-from streams.kafka import new_group_consumer
-from streams.lanes import PartitionLane
-from streams.table import CompactedTable
-from streams.topics import DELIVER_GROUP, DELIVERIES_PATTERN
-
-log = logging.getLogger(__name__)
-
-# Pause a partition once this many of its records are unfinished; resume below the low mark.
-BACKLOG_HIGH = 200
-BACKLOG_LOW = 50
-COMMIT_EVERY = 1.0
-REVOKE_GRACE = 3.0
-
-FailureHandler = Callable[[Webhook, Delivery, AttemptResult], Awaitable[None]]
+from agents.delivery_consumer import DeliveryConsumer
+from streams.topics import DELIVERIES_PATTERN
 
 
-class DeliverWebhooks(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(
-        self,
-        *,
-        bootstrap: str,
-        refresh_seconds: float,
-        concurrency: int,
-        table: CompactedTable[Webhook],
-        attempter: Attempter,
-        metrics: Metrics,
-        on_failure: FailureHandler,
-    ) -> None:
-        self._consumer = new_group_consumer(
-            bootstrap,
-            DELIVER_GROUP,
-            metadata_max_age_ms=int(refresh_seconds * 1000),
-            max_poll_records=500,
-        )
-        self._table = table
-        self._attempter = attempter
-        self._metrics = metrics
-        self._on_failure = on_failure
-        self._concurrency = concurrency
-        self._lanes: dict[TopicPartition, PartitionLane] = {}
-        self._committed: dict[TopicPartition, int] = {}
-        self._task: asyncio.Task[None] | None = None
-        self.started = False
+class DeliverWebhooks(DeliveryConsumer):
+    name = "deliver_webhooks"
 
-    async def start(self) -> None:
+    def subscribe(self) -> None:
         self._consumer.subscribe(pattern=DELIVERIES_PATTERN, listener=self)
-        await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name="deliver_webhooks")
-        self.started = True
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._release(list(self._lanes))
-        await self._consumer.stop()
-
-    # -- rebalance listener -------------------------------------------------
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._release([tp for tp in revoked if tp in self._lanes])
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("deliver_webhooks assigned %d partitions", len(assigned))
-
-    async def _release(self, partitions: list[TopicPartition]) -> None:
-        lanes = [self._lanes[tp] for tp in partitions]
-        await asyncio.gather(*(lane.close(REVOKE_GRACE) for lane in lanes))
-        await self._commit(partitions)
-        for tp in partitions:
-            self._lanes.pop(tp, None)
-            self._committed.pop(tp, None)
-
-    # -- main loop ----------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._consume()
-            except Exception:
-                # Offsets of unfinished records stay uncommitted, so nothing is
-                # lost; log and go on rather than leave the worker half-dead.
-                log.exception("deliver_webhooks loop error; continuing")
-                await asyncio.sleep(1)
-
-    async def _consume(self) -> None:
-        last_commit = time.monotonic()
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200)
-            for tp, records in batches.items():
-                lane = self._lanes.get(tp)
-                if lane is None:
-                    lane = self._lanes[tp] = PartitionLane(
-                        f"{tp.topic}[{tp.partition}]", self._handle, self._concurrency
-                    )
-                for record in records:
-                    lane.submit(record)
-                if lane.backlog >= BACKLOG_HIGH:
-                    self._consumer.pause(tp)
-            for tp in self._consumer.paused():
-                lane = self._lanes.get(tp)
-                if lane is None or lane.backlog <= BACKLOG_LOW:
-                    self._consumer.resume(tp)
-            if time.monotonic() - last_commit >= COMMIT_EVERY:
-                await self._commit(list(self._lanes))
-                last_commit = time.monotonic()
-
-    async def _commit(self, partitions: list[TopicPartition]) -> None:
-        offsets: dict[TopicPartition, int] = {}
-        for tp in partitions:
-            lane = self._lanes.get(tp)
-            offset = lane.tracker.committable() if lane else None
-            if offset is not None and offset != self._committed.get(tp):
-                offsets[tp] = offset
-            if offset is not None:
-                self._report_lag(tp, offset)
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit(offsets)
-        except Exception as exc:  # noqa: BLE001 - a failed commit only means re-sending later
-            log.warning("commit failed (will retry): %r", exc)
-            return
-        self._committed.update(offsets)
-
-    def _report_lag(self, tp: TopicPartition, committed: int) -> None:
-        if tp not in self._consumer.assignment():
-            return  # mid-rebalance: the consumer no longer tracks this partition
-        highwater = self._consumer.highwater(tp)
-        if highwater is not None:
-            lag = max(highwater - committed, 0)
-            self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
-
-    async def _handle(self, record: Any) -> None:
-        try:
-            delivery = Delivery.from_json(record.value)
-        except (ValueError, KeyError, TypeError):
-            log.exception("malformed delivery topic=%s offset=%s", record.topic, record.offset)
-            self._metrics.deliveries.labels(webhook="unknown", outcome="malformed").inc()
-            return
-        webhook = self._table.get(delivery.webhook_id)
-        if webhook is None or not webhook.enabled:
-            # Deleted or disabled after the event was routed: nothing is sent.
-            self._metrics.deliveries.labels(webhook=delivery.webhook_id, outcome="skipped").inc()
-            return
-        result, _ = await self._attempter.attempt(webhook, delivery)
-        if not result.ok:
-            await self._on_failure(webhook, delivery, result)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
+from hookstream.retry_policy import tier_labels
 from hookstream.settings import Settings
 from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
 from streams.kafka import ensure_core_topics
@@ -91,7 +92,9 @@ async def run_all(settings: Settings) -> int:
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         await wait_until_serving(bootstrap)
-        await ensure_core_topics(bootstrap, settings.replication_factor)
+        await ensure_core_topics(
+            bootstrap, settings.replication_factor, tier_labels(settings.retry_delays)
+        )
         generated = settings.api_tokens is None
         token = secrets.token_urlsafe(24)
         if generated:

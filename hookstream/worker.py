@@ -6,16 +6,18 @@ import logging
 from typing import Any
 
 from agents.deliver_webhooks import DeliverWebhooks
+from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
 from hookstream.attempts import Attempter
 from hookstream.metrics import Metrics
-from hookstream.sender import AttemptResult, Sender
+from hookstream.outcomes import FailureRouter
+from hookstream.retry_policy import tier_labels
+from hookstream.sender import Sender
 from hookstream.settings import Settings
-from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, new_producer
+from streams.kafka import TopicAdmin, new_group_consumer, new_producer
 from streams.table import CompactedTable
-from streams.topics import WEBHOOKS, core_topics
+from streams.topics import DELIVER_GROUP, RETRY_GROUP, WEBHOOKS, core_topics, retry_topic
 
 log = logging.getLogger(__name__)
 
@@ -52,38 +54,51 @@ class WorkerRuntime:
             topics=self.topics,
             metrics=metrics,
         )
-        self.deliver = DeliverWebhooks(
-            bootstrap=bootstrap,
-            refresh_seconds=settings.topic_refresh_seconds,
-            concurrency=settings.delivery_concurrency,
-            table=self.webhooks,
-            attempter=self.attempter,
+        self.failures = FailureRouter(
+            producer=self.producer,
+            webhooks=self.webhooks,
+            schedule=settings.retry_delays,
             metrics=metrics,
-            on_failure=self._record_failure,
+        )
+        shared: dict[str, Any] = {
+            "concurrency": settings.delivery_concurrency,
+            "table": self.webhooks,
+            "attempter": self.attempter,
+            "metrics": metrics,
+            "on_failure": self.failures,
+        }
+        self.deliver = DeliverWebhooks(
+            consumer=new_group_consumer(
+                bootstrap,
+                DELIVER_GROUP,
+                metadata_max_age_ms=int(settings.topic_refresh_seconds * 1000),
+                max_poll_records=500,
+            ),
+            **shared,
+        )
+        self.retry = RetryDeliveries(
+            topics=[retry_topic(label) for label in self.retry_tiers],
+            consumer=new_group_consumer(bootstrap, RETRY_GROUP, max_poll_records=500),
+            **shared,
         )
 
-    async def _record_failure(
-        self, webhook: Webhook, delivery: Delivery, result: AttemptResult
-    ) -> None:
-        log.warning(
-            "delivery failed webhook=%s delivery=%s outcome=%s status=%s",
-            webhook.id,
-            delivery.delivery_id,
-            result.outcome,
-            result.status,
-        )
+    @property
+    def retry_tiers(self) -> list[str]:
+        return tier_labels(self.settings.retry_delays)
 
     async def start(self) -> None:
         self._build()
         self._built = True
         await self.topics.start()
-        await self.topics.ensure(core_topics())
+        await self.topics.ensure(core_topics(self.retry_tiers))
         await self.producer.start()
         await self.sender.start()
         await self.webhooks.start()
         await self.webhooks.wait_ready()
         await self.route.start()
         await self.deliver.start()
+        if self.retry_tiers:
+            await self.retry.start()
         log.info("worker pipeline started webhooks=%d", len(self.webhooks))
 
     async def stop(self) -> None:
@@ -93,6 +108,7 @@ class WorkerRuntime:
         for close in (
             self.route.stop,
             self.deliver.stop,
+            self.retry.stop,
             self.webhooks.stop,
             self.sender.close,
             self.producer.stop,
@@ -105,7 +121,14 @@ class WorkerRuntime:
 
     @property
     def ready(self) -> bool:
-        return self._built and self.webhooks.ready and self.route.running and self.deliver.running
+        retry_ok = self.retry.running or not self.retry_tiers
+        return (
+            self._built
+            and self.webhooks.ready
+            and self.route.running
+            and self.deliver.running
+            and retry_ok
+        )
 
     def status(self) -> dict[str, Any]:
         if not self._built:

@@ -71,10 +71,12 @@ class TopicAdmin:
         self._known.discard(name)
 
 
-async def ensure_core_topics(bootstrap: str, replication_factor: int = 1) -> None:
+async def ensure_core_topics(
+    bootstrap: str, replication_factor: int = 1, retry_tiers: Iterable[str] = ()
+) -> None:
     admin = TopicAdmin(bootstrap, replication_factor)
     await admin.start()
     try:
-        await admin.ensure(core_topics())
+        await admin.ensure(core_topics(retry_tiers))
     finally:
         await admin.close()

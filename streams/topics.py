@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 WEBHOOKS = "hookstream.webhooks"
@@ -21,6 +22,7 @@ RETRIES_PREFIX = "hookstream.retries."
 # Consumer groups.
 ROUTE_GROUP = "hookstream-route"
 DELIVER_GROUP = "hookstream-deliver"
+RETRY_GROUP = "hookstream-retry"
 WORKER_APP_ID = "hookstream-worker"
 
 # Kafka topic names allow [a-zA-Z0-9._-]; ids we generate stay well inside it.
@@ -47,10 +49,11 @@ class TopicSpec:
 COMPACTED = {"cleanup.policy": "compact"}
 
 
-def core_topics() -> list[TopicSpec]:
+def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
     """Topics every process expects to exist; created explicitly at start-up
     (auto-created topics get the broker's default partition count)."""
     return [
+        *(TopicSpec(retry_topic(label), 4) for label in retry_tiers),
         TopicSpec(WEBHOOKS, 1, COMPACTED),
         TopicSpec(LISTENERS, 1, COMPACTED),
         TopicSpec(FLOWS, 1, COMPACTED),

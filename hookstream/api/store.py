@@ -13,10 +13,11 @@ from aiokafka.errors import KafkaError
 
 from hookstream.errors import NotFoundError, UnavailableError, ValidationFailedError
 from hookstream.targets import TargetNotAllowedError, check_host
+from hookstream.webhook_config import write_webhook
 from schemas.webhooks import Webhook, WebhookSpec, utc_now_iso
 from streams.kafka import TopicAdmin
 from streams.table import CompactedTable
-from streams.topics import WEBHOOKS, TopicSpec, delivery_topic
+from streams.topics import TopicSpec, delivery_topic
 
 # Secrets are write-only: a GET → PUT round trip omits them, and must not
 # silently remove them. Omitted keeps the stored value; explicit null clears.
@@ -76,16 +77,6 @@ class WebhookStore:
         merged.update(patch)
         return await self._save(current, WebhookSpec.model_validate(merged))
 
-    async def disable(self, webhook_id: str, reason: str) -> Webhook | None:
-        current = self.table.get(webhook_id)
-        if current is None or not current.enabled:
-            return current
-        updated = current.model_copy(
-            update={"enabled": False, "disabled_reason": reason, "updated_at": utc_now_iso()}
-        )
-        await self._write(webhook_id, updated.to_json())
-        return updated
-
     async def delete(self, webhook_id: str) -> None:
         self.get(webhook_id)
         await self._write(webhook_id, None)
@@ -117,9 +108,8 @@ class WebhookStore:
 
     async def _write(self, key: str, value: bytes | None) -> None:
         try:
-            await self._producer.send_and_wait(WEBHOOKS, key=key.encode(), value=value)
+            await write_webhook(self._producer, self.table, key, value)
         except KafkaError as exc:
             raise UnavailableError(
                 f"could not store the change in Kafka: {exc}", headers={"Retry-After": "5"}
             ) from None
-        self.table.apply(key, value)

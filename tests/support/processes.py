@@ -13,6 +13,9 @@ from typing import Any
 
 import aiohttp
 
+# Short delays so retry tests finish quickly: 1 attempt + 3 retries.
+RETRY_SCHEDULE = "1s,1s,2s"
+
 
 class WorkerProcess:
     """``python -m hookstream worker`` as a real child process."""
@@ -100,6 +103,7 @@ def base_env(bootstrap: str, tokens: str) -> dict[str, str]:
             "HOOKSTREAM_API_TOKENS": tokens,
             "HOOKSTREAM_ALLOW_PRIVATE_TARGETS": "true",
             "HOOKSTREAM_DELIVERY_TIMEOUT": "3",
+            "HOOKSTREAM_RETRY_SCHEDULE": RETRY_SCHEDULE,
             "HOOKSTREAM_TOPIC_REFRESH_SECONDS": "2",
             "HOOKSTREAM_EMBEDDED_STORAGE": "memory",
         }

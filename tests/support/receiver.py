@@ -26,6 +26,8 @@ class Receiver:
         self.status = 200
         self.delay = 0.0
         self.response_headers: dict[str, str] = {}
+        # path → responses to give, in order, before falling back to ``status``
+        self.scripts: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -61,6 +63,10 @@ class Receiver:
         )
         async with self._changed:
             self._changed.notify_all()
+        script = self.scripts.get(request.path)
+        if script:
+            status, headers = script.pop(0)
+            return web.Response(status=status, text=f"scripted {status}", headers=headers)
         if self.delay:
             await asyncio.sleep(self.delay)
         return web.Response(status=self.status, text="received", headers=self.response_headers)

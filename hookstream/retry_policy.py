@@ -1,0 +1,79 @@
+"""What happens after a failed attempt (pure: no I/O, clock and randomness
+passed in)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+from hookstream.retry_schedule import format_duration
+from hookstream.sender import AttemptResult
+
+JITTER = 0.2  # ±20 %, so endpoints recovering from an outage are not hit in lockstep
+HONOURS_RETRY_AFTER = frozenset({429, 503})
+GONE = 410
+MAX_RETRY_AFTER = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Literal["retry", "dead_letter", "disable"]
+    reason: str
+    tier: str | None = None  # retry topic label, e.g. "5m"
+    not_before: float = 0.0  # epoch seconds
+
+
+def tier_labels(schedule: tuple[float, ...]) -> list[str]:
+    """One delay-tier topic per distinct delay in the schedule, shortest first."""
+    return [format_duration(delay) for delay in sorted(set(schedule))]
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(moment.timestamp() - now, 0.0), MAX_RETRY_AFTER)
+
+
+def decide(
+    *,
+    attempt: int,
+    result: AttemptResult,
+    schedule: tuple[float, ...],
+    now: float,
+    rng: random.Random,
+) -> Decision:
+    """``attempt`` is the number of the attempt that just failed (1-based)."""
+    reason = f"{result.outcome}" + (f" (HTTP {result.status})" if result.status else "")
+    if result.status == GONE:
+        return Decision("disable", "endpoint answered 410 Gone")
+    if attempt > len(schedule):
+        return Decision("dead_letter", f"gave up after {attempt} attempts; last: {reason}")
+    delay = schedule[attempt - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
+    tier_delay = schedule[attempt - 1]
+    if result.status in HONOURS_RETRY_AFTER:
+        asked = parse_retry_after(_header(result, "Retry-After"), now)
+        if asked is not None and asked > delay:
+            # Wait at least as long as asked, in the first tier long enough
+            # (tiers are FIFO, so a record never waits behind a longer one).
+            delay = asked
+            longer = [d for d in sorted(set(schedule)) if d >= asked]
+            tier_delay = longer[0] if longer else max(schedule)
+    return Decision("retry", reason, tier=format_duration(tier_delay), not_before=now + delay)
+
+
+def _header(result: AttemptResult, name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in result.headers.items():
+        if key.lower() == lowered:
+            return value
+    return None

@@ -1,0 +1,32 @@
+"""Writing webhook configuration to ``hookstream.webhooks``: the one path used
+by the admin API and by the worker (which disables webhooks on 410 Gone)."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+
+from schemas.webhooks import Webhook, utc_now_iso
+from streams.table import CompactedTable
+from streams.topics import WEBHOOKS
+
+
+async def write_webhook(
+    producer: AIOKafkaProducer, table: CompactedTable[Webhook], key: str, value: bytes | None
+) -> None:
+    """Store and wait for the acknowledgement, then apply locally so the
+    writer reads its own write at once."""
+    await producer.send_and_wait(WEBHOOKS, key=key.encode(), value=value)
+    table.apply(key, value)
+
+
+async def disable_webhook(
+    producer: AIOKafkaProducer, table: CompactedTable[Webhook], webhook_id: str, reason: str
+) -> Webhook | None:
+    current = table.get(webhook_id)
+    if current is None or not current.enabled:
+        return current
+    updated = current.model_copy(
+        update={"enabled": False, "disabled_reason": reason, "updated_at": utc_now_iso()}
+    )
+    await write_webhook(producer, table, webhook_id, updated.to_json())
+    return updated

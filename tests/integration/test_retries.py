@@ -1,0 +1,132 @@
+"""Failed attempts are retried on the schedule, then dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from streams.topics import DEAD_LETTERS
+from tests.conftest import send_event
+from tests.support.api import ApiClient
+from tests.support.processes import RETRY_SCHEDULE, WorkerProcess
+from tests.support.receiver import Receiver
+
+ATTEMPTS = 1 + len(RETRY_SCHEDULE.split(","))
+
+
+def event(unique: str, n: int = 1) -> dict[str, object]:
+    return {"eventId": f"r-{unique}-{n}", "eventType": f"pay.failed.{unique}", "entityId": str(n)}
+
+
+async def webhook_for(
+    api: ApiClient, worker: WorkerProcess, receiver: Receiver, path: str, unique: str
+) -> dict:
+    webhook = await api.create_webhook(
+        name=path, url=f"{receiver.url}{path}", events=[f"pay.failed.{unique}"]
+    )
+    await worker.wait_knows(webhook)
+    return webhook
+
+
+async def read_dead_letters(kafka: str, delivery_id: str, timeout: float = 60.0) -> dict:
+    consumer = AIOKafkaConsumer(
+        DEAD_LETTERS,
+        bootstrap_servers=kafka,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        if record.key == delivery_id.encode():
+                            return orjson.loads(record.value)
+    finally:
+        await consumer.stop()
+
+
+async def test_failures_are_retried_with_the_same_delivery_id(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    receiver.scripts["/flaky"] = [(500, {}), (302, {"Location": "https://elsewhere.example/"})]
+    await webhook_for(api, worker, receiver, "/flaky", unique)
+    await send_event(producer, event(unique))
+
+    requests = await receiver.wait_for("/flaky", 3)
+    assert len({r.headers["X-Etl-Webhook-Event-Id"] for r in requests}) == 1
+    assert [r.headers["X-Etl-Webhook-Attempt"] for r in requests] == ["1", "2", "3"]
+    assert [orjson.loads(r.body)["eventId"] for r in requests] == [f"r-{unique}-1"] * 3
+    metrics = await worker.metrics()
+    assert "hookstream_retries_scheduled_total" in metrics
+
+
+async def test_exhausted_schedule_goes_to_dead_letters_with_every_attempt(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    kafka: str,
+    unique: str,
+) -> None:
+    receiver.scripts["/down"] = [(500, {})] * ATTEMPTS
+    webhook = await webhook_for(api, worker, receiver, "/down", unique)
+    await send_event(producer, event(unique))
+
+    requests = await receiver.wait_for("/down", ATTEMPTS)
+    delivery_id = requests[0].headers["X-Etl-Webhook-Event-Id"]
+    dead = await read_dead_letters(kafka, delivery_id)
+    assert dead["webhookId"] == webhook["id"]
+    assert dead["event"]["eventId"] == f"r-{unique}-1"
+    assert [a["attempt"] for a in dead["attempts"]] == list(range(1, ATTEMPTS + 1))
+    assert all(a["status"] == 500 for a in dead["attempts"])
+    assert f"{ATTEMPTS} attempts" in dead["reason"]
+    await asyncio.sleep(1)
+    assert len(receiver.on_path("/down")) == ATTEMPTS  # nothing after dead-lettering
+
+
+async def test_gone_disables_the_webhook_with_a_reason(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    kafka: str,
+    unique: str,
+) -> None:
+    receiver.scripts["/gone"] = [(410, {})]
+    webhook = await webhook_for(api, worker, receiver, "/gone", unique)
+    await send_event(producer, event(unique))
+    [request] = await receiver.wait_for("/gone", 1)
+    dead = await read_dead_letters(kafka, request.headers["X-Etl-Webhook-Event-Id"])
+    assert "410" in dead["reason"]
+
+    async with asyncio.timeout(30):
+        while True:
+            status, body = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
+            if status == 200 and body["enabled"] is False:
+                break
+            await asyncio.sleep(0.2)
+    assert "410" in body["disabledReason"]
+
+
+async def test_retry_after_is_honoured(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    receiver.scripts["/busy"] = [(429, {"Retry-After": "3"})]
+    await webhook_for(api, worker, receiver, "/busy", unique)
+    await send_event(producer, event(unique))
+    first, second = await receiver.wait_for("/busy", 2)
+    # A lower bound on waiting, not a speed threshold: it cannot fail on a slow machine.
+    assert second.at - first.at >= 2.9
