@@ -175,12 +175,17 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             lag = max(highwater - committed, 0)
             self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
-    async def _handle(self, record: Any) -> None:
+    def _parse(self, record: Any) -> Delivery | None:
         try:
-            delivery = Delivery.from_json(record.value)
+            return Delivery.from_json(record.value)
         except (ValueError, KeyError, TypeError):
             log.exception("malformed delivery topic=%s offset=%s", record.topic, record.offset)
             self._metrics.deliveries.labels(webhook="unknown", outcome="malformed").inc()
+            return None
+
+    async def _handle(self, record: Any) -> None:
+        delivery = self._parse(record)
+        if delivery is None:
             return
         webhook = self._table.get(delivery.webhook_id)
         if webhook is None or not webhook.enabled:

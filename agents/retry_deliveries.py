@@ -1,11 +1,14 @@
-"""retry_deliveries: later attempts, from the delay-tier topics
-``hookstream.retries.<delay>``.
+"""retry_deliveries: holds failed deliveries on the delay-tier topics
+``hookstream.retries.<delay>`` until they are due, then hands each back to
+its webhook's own delivery topic for the next attempt.
 
 Each tier holds deliveries that all wait about the same time, so every tier
-partition is in due-time order: the consumer attempts records that are due
+partition is in due-time order: the consumer forwards records that are due
 and pauses the partition at the first one that is not, until it is. Nothing
 sleeps inside a handler and the consumer keeps polling, so the group never
-times out however long the delay.
+times out however long the delay. The HTTP attempt itself always happens in
+the webhook's own delivery lanes, so retries of a dead endpoint never take
+capacity from other webhooks, in this consumer or anywhere else.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import logging
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaProducer
 
 from agents.delivery_consumer import DeliveryConsumer
+from streams.kafka import TopicAdmin
+from streams.topics import TopicSpec, delivery_topic
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +29,20 @@ log = logging.getLogger(__name__)
 class RetryDeliveries(DeliveryConsumer):
     name = "retry_deliveries"
 
-    def __init__(self, *, topics: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        topics: list[str],
+        producer: AIOKafkaProducer,
+        topic_admin: TopicAdmin,
+        delivery_partitions: int,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._topics = topics
+        self._producer = producer
+        self._topic_admin = topic_admin
+        self._delivery_partitions = delivery_partitions
 
     def subscribe(self) -> None:
         self._consumer.subscribe(topics=self._topics, listener=self)
@@ -35,3 +52,14 @@ class RetryDeliveries(DeliveryConsumer):
             return float(orjson.loads(record.value).get("notBefore", 0.0))
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
             return 0.0  # malformed: let the handler report it
+
+    async def _handle(self, record: Any) -> None:
+        delivery = self._parse(record)
+        if delivery is None or self._table.get(delivery.webhook_id) is None:
+            return  # malformed, or the webhook was deleted meanwhile
+        topic = delivery_topic(delivery.webhook_id)
+        await self._topic_admin.ensure([TopicSpec(topic, self._delivery_partitions)])
+        await self._producer.send_and_wait(
+            topic, key=delivery.event.entity_id.encode(), value=delivery.to_json()
+        )
+        log.debug("retry due delivery=%s attempt=%d", delivery.delivery_id, delivery.attempt)

@@ -22,11 +22,19 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from hookstream.matching import matching_webhooks
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
-from schemas.events import InvalidEventError, parse_event
+from schemas.events import DomainEvent, InvalidEventError, parse_event
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, new_group_consumer
 from streams.table import CompactedTable
-from streams.topics import INVALID_EVENTS, ROUTE_GROUP, TopicSpec, delivery_topic
+from streams.topics import (
+    ENTITIES,
+    EVENT_TYPES,
+    INVALID_EVENTS,
+    ROUTE_GROUP,
+    TopicSpec,
+    delivery_topic,
+    entity_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +104,7 @@ class RouteEvents:
         self._metrics = metrics
         self._task: asyncio.Task[None] | None = None
         self.started = False
+        self._seen_types: set[str] = set()
 
     async def start(self) -> None:
         self._consumer.subscribe(pattern=self._pattern)
@@ -145,6 +154,32 @@ class RouteEvents:
                 acks.extend(await self._route(record))
         await asyncio.gather(*acks)
 
+    async def _catalogue(self, event: DomainEvent, topic: str) -> list[asyncio.Future[Any]]:
+        """Record a newly seen event type, and the entity behind the event, for
+        GET /event-types and GET /entities (the default Entity-URL target)."""
+        acks = []
+        if event.event_type not in self._seen_types:
+            self._seen_types.add(event.event_type)
+            seen = {"eventType": event.event_type, "topic": topic, "firstSeenAt": event.timestamp}
+            acks.append(
+                await self._producer.send(
+                    EVENT_TYPES, key=event.event_type.encode(), value=orjson.dumps(seen)
+                )
+            )
+        if event.entity is not None:
+            key = entity_key(event.entity_type, event.entity_id)
+            latest = {
+                "entityType": event.entity_type,
+                "entityId": event.entity_id,
+                "entity": event.entity,
+                "eventId": event.event_id,
+                "updatedAt": event.timestamp,
+            }
+            acks.append(
+                await self._producer.send(ENTITIES, key=key.encode(), value=orjson.dumps(latest))
+            )
+        return acks
+
     async def _route(self, record: Any) -> list[asyncio.Future[Any]]:
         try:
             event = parse_event(record.value, record.timestamp)
@@ -155,7 +190,7 @@ class RouteEvents:
                 INVALID_EVENTS, value=invalid_event_record(record, str(exc))
             )
             return [ack]
-        acks = []
+        acks = await self._catalogue(event, record.topic)
         for webhook in self._index.lookup(event.event_type):
             topic = delivery_topic(webhook.id)
             await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])

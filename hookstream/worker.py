@@ -78,6 +78,9 @@ class WorkerRuntime:
         )
         self.retry = RetryDeliveries(
             topics=[retry_topic(label) for label in self.retry_tiers],
+            producer=self.producer,
+            topic_admin=self.topics,
+            delivery_partitions=settings.delivery_partitions,
             consumer=new_group_consumer(bootstrap, RETRY_GROUP, max_poll_records=500),
             **shared,
         )

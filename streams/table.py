@@ -1,11 +1,14 @@
-"""An in-memory view of a compacted Kafka topic: last value per key.
+"""In-memory views of Kafka topics, rebuilt from the broker by every process.
 
-Every process that needs configuration (webhooks, listeners, flows) keeps one.
-It reads the topic from the beginning, knows it has caught up when its position
-reaches the high watermark reported by fetch responses (correct on every broker,
-unlike ``end_offsets()`` on Tansu), then keeps tailing so changes made by any
-other process show up within a fetch round trip. A tombstone (``None`` value)
-removes the key. No consumer group: every reader sees every partition.
+A view reads its topic from the beginning, knows it has caught up when its
+position reaches the high watermark reported by fetch responses (correct on
+every broker, unlike ``end_offsets()`` on Tansu), then keeps tailing so
+changes made by any other process show up within a fetch round trip. No
+consumer group: every reader sees every partition.
+
+* :class:`CompactedTable`: last value per key (configuration topics); a
+  tombstone (``None`` value) removes the key.
+* :class:`RecentRecords`: the newest N values per key (the delivery log).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -24,24 +29,15 @@ log = logging.getLogger(__name__)
 V = TypeVar("V")
 
 
-class CompactedTable(Generic[V]):
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: str,
-        decode: Callable[[bytes], V],
-        *,
-        poll_ms: int = 100,
-    ) -> None:
+class TopicView:
+    def __init__(self, bootstrap: str, topic: str, *, poll_ms: int = 100) -> None:
         self.topic = topic
-        self._decode = decode
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
             group_id=None,
             fetch_max_wait_ms=poll_ms,
         )
-        self._data: dict[str, V] = {}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._partitions: list[TopicPartition] = []
@@ -58,7 +54,7 @@ class CompactedTable(Generic[V]):
         self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         self._consumer.assign(self._partitions)
         await self._consumer.seek_to_beginning(*self._partitions)
-        self._task = asyncio.create_task(self._run(), name=f"table:{self.topic}")
+        self._task = asyncio.create_task(self._run(), name=f"view:{self.topic}")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -73,6 +69,41 @@ class CompactedTable(Generic[V]):
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500)
+            except KafkaError as exc:
+                log.warning("view=%s fetch failed: %r; retrying", self.topic, exc)
+                await asyncio.sleep(1)
+                continue
+            for records in batches.values():
+                for record in records:
+                    if record.key is not None:
+                        self.apply(record.key.decode(), record.value)
+            if not self._ready.is_set() and await self._caught_up():
+                log.info("view=%s recovered", self.topic)
+                self._ready.set()
+
+    async def _caught_up(self) -> bool:
+        for tp in self._partitions:
+            highwater = self._consumer.highwater(tp)
+            if highwater is None or await self._consumer.position(tp) < highwater:
+                return False
+        return True
+
+    def apply(self, key: str, raw: bytes | None) -> None:
+        raise NotImplementedError
+
+
+class CompactedTable(TopicView, Generic[V]):
+    def __init__(
+        self, bootstrap: str, topic: str, decode: Callable[[bytes], V], *, poll_ms: int = 100
+    ) -> None:
+        super().__init__(bootstrap, topic, poll_ms=poll_ms)
+        self._decode = decode
+        self._data: dict[str, V] = {}
 
     def get(self, key: str) -> V | None:
         return self._data.get(key)
@@ -91,30 +122,29 @@ class CompactedTable(Generic[V]):
         else:
             try:
                 self._data[key] = self._decode(raw)
-            except ValueError:
-                log.exception("table=%s key=%s undecodable record skipped", self.topic, key)
+            except (ValueError, TypeError):
+                log.exception("view=%s key=%s undecodable record skipped", self.topic, key)
                 return
         self.version += 1
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                batches = await self._consumer.getmany(timeout_ms=500)
-            except KafkaError as exc:
-                log.warning("table=%s fetch failed: %r; retrying", self.topic, exc)
-                await asyncio.sleep(1)
-                continue
-            for records in batches.values():
-                for record in records:
-                    if record.key is not None:
-                        self.apply(record.key.decode(), record.value)
-            if not self._ready.is_set() and await self._caught_up():
-                log.info("table=%s recovered keys=%d", self.topic, len(self._data))
-                self._ready.set()
 
-    async def _caught_up(self) -> bool:
-        for tp in self._partitions:
-            highwater = self._consumer.highwater(tp)
-            if highwater is None or await self._consumer.position(tp) < highwater:
-                return False
-        return True
+class RecentRecords(TopicView):
+    """The newest ``keep`` decoded JSON values per key, oldest first."""
+
+    def __init__(self, bootstrap: str, topic: str, *, keep: int = 100, poll_ms: int = 100) -> None:
+        super().__init__(bootstrap, topic, poll_ms=poll_ms)
+        self._keep = keep
+        self._data: dict[str, deque[dict[str, Any]]] = {}
+
+    def newest_first(self, key: str) -> list[dict[str, Any]]:
+        return list(reversed(self._data.get(key, ())))
+
+    def apply(self, key: str, raw: bytes | None) -> None:
+        if raw is None:
+            return
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            log.exception("view=%s key=%s undecodable record skipped", self.topic, key)
+            return
+        self._data.setdefault(key, deque(maxlen=self._keep)).append(value)

@@ -14,6 +14,9 @@ DELIVERY_LOG = "hookstream.delivery-log"
 INVALID_EVENTS = "hookstream.invalid-events"
 FLOW_TRIGGERS = "hookstream.flow-triggers"
 FLOW_EVENTS = "events.flows"
+# Not in the DESIGN topic table; they back GET /event-types and GET /entities.
+EVENT_TYPES = "hookstream.event-types"
+ENTITIES = "hookstream.entities"
 
 DELIVERIES_PREFIX = "hookstream.deliveries."
 DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"
@@ -33,6 +36,10 @@ def delivery_topic(webhook_id: str) -> str:
     if not _TOPIC_SAFE.match(webhook_id):
         raise ValueError(f"webhook id not usable in a topic name: {webhook_id!r}")
     return DELIVERIES_PREFIX + webhook_id
+
+
+def entity_key(entity_type: str, entity_id: str) -> str:
+    return f"{entity_type}/{entity_id}"
 
 
 def retry_topic(delay_label: str) -> str:
@@ -58,8 +65,11 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(LISTENERS, 1, COMPACTED),
         TopicSpec(FLOWS, 1, COMPACTED),
         TopicSpec(DEAD_LETTERS, 4),
-        TopicSpec(DELIVERY_LOG, 4),
+        # Read from the start by every API process: keep it bounded.
+        TopicSpec(DELIVERY_LOG, 4, {"retention.ms": str(7 * 24 * 3600 * 1000)}),
         TopicSpec(INVALID_EVENTS, 1),
         TopicSpec(FLOW_TRIGGERS, 4),
         TopicSpec(FLOW_EVENTS, 4),
+        TopicSpec(EVENT_TYPES, 1, COMPACTED),
+        TopicSpec(ENTITIES, 4, COMPACTED),
     ]

@@ -1,0 +1,110 @@
+"""Everything the admin API's handlers use, opened and closed in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from hookstream.api.store import WebhookStore
+from hookstream.attempts import Attempter
+from hookstream.http_common import METRICS_KEY, READY_KEY
+from hookstream.retry_policy import tier_labels
+from hookstream.sender import Sender
+from hookstream.settings import Settings
+from hookstream.targets import GuardedResolver
+from schemas.webhooks import Webhook
+from streams.kafka import TopicAdmin, new_producer
+from streams.table import CompactedTable, RecentRecords, TopicView
+from streams.topics import DELIVERY_LOG, ENTITIES, EVENT_TYPES, WEBHOOKS, core_topics
+
+RECOVERY_TIMEOUT = 120.0
+DELIVERY_LOG_SIZE = 100
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    value = orjson.loads(raw)
+    if not isinstance(value, dict):
+        raise TypeError("expected a JSON object")
+    return value
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    producer: AIOKafkaProducer
+    topics: TopicAdmin
+    store: WebhookStore
+    delivery_log: RecentRecords
+    event_types: CompactedTable[dict[str, Any]]
+    entities: CompactedTable[dict[str, Any]]
+    attempter: Attempter
+
+    @property
+    def views(self) -> list[TopicView]:
+        return [self.store.table, self.delivery_log, self.event_types, self.entities]
+
+    @property
+    def ready(self) -> bool:
+        return all(view.ready for view in self.views)
+
+
+CONTEXT_KEY = web.AppKey("api_context", ApiContext)
+
+
+def kafka_resources(
+    settings: Settings,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        bootstrap = settings.bootstrap_servers
+        topics = TopicAdmin(bootstrap, settings.replication_factor)
+        await topics.start()
+        await topics.ensure(core_topics(tier_labels(settings.retry_delays)))
+        producer = new_producer(bootstrap)
+        await producer.start()
+        resolver = None if settings.allow_private_targets else GuardedResolver()
+        sender = Sender(
+            timeout=settings.delivery_timeout, allow_private_targets=settings.allow_private_targets
+        )
+        await sender.start()
+        ctx = ApiContext(
+            settings=settings,
+            producer=producer,
+            topics=topics,
+            store=WebhookStore(
+                table=CompactedTable(bootstrap, WEBHOOKS, Webhook.from_json),
+                producer=producer,
+                topics=topics,
+                resolver=resolver,
+                delivery_partitions=settings.delivery_partitions,
+            ),
+            delivery_log=RecentRecords(bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE),
+            event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),
+            entities=CompactedTable(bootstrap, ENTITIES, _json_object),
+            attempter=Attempter(
+                sender=sender, producer=producer, metrics=app[METRICS_KEY], api_url=settings.api_url
+            ),
+        )
+        for view in ctx.views:
+            await view.start()
+        # Serve nothing before the state is loaded: an early 404 would be a lie.
+        for view in ctx.views:
+            await view.wait_ready(timeout=RECOVERY_TIMEOUT)
+        app[CONTEXT_KEY] = ctx
+        app[READY_KEY] = lambda: ctx.ready
+        try:
+            yield
+        finally:
+            for view in ctx.views:
+                await view.stop()
+            await sender.close()
+            await producer.stop()
+            await topics.close()
+            if resolver is not None:
+                await resolver.close()
+
+    return resources

@@ -1,0 +1,85 @@
+"""Seeing and repairing deliveries: the delivery log, redelivery and ping."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+from aiokafka.errors import KafkaError
+
+from hookstream.api.context import CONTEXT_KEY
+from hookstream.errors import ConflictError, NotFoundError, UnavailableError
+from hookstream.http_common import json_response
+from schemas.deliveries import Delivery
+from schemas.events import DomainEvent
+from schemas.webhooks import utc_now_iso
+from streams.topics import TopicSpec, delivery_topic
+
+routes = web.RouteTableDef()
+
+PING_EVENT = "webhook.ping"
+
+
+@routes.get("/api/v1/webhooks/{webhook_id}/events")
+async def delivery_log(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT_KEY]
+    webhook = ctx.store.get(request.match_info["webhook_id"])
+    attempts = [_public(record) for record in ctx.delivery_log.newest_first(webhook.id)]
+    return json_response({"data": attempts})
+
+
+@routes.post("/api/v1/webhooks/{webhook_id}/events/{delivery_id}/redeliver")
+async def redeliver(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT_KEY]
+    webhook = ctx.store.get(request.match_info["webhook_id"])
+    delivery_id = request.match_info["delivery_id"]
+    record = next(
+        (r for r in ctx.delivery_log.newest_first(webhook.id) if r["deliveryId"] == delivery_id),
+        None,
+    )
+    if record is None:
+        raise NotFoundError(
+            f"delivery {delivery_id} is not among the last attempts of {webhook.id}"
+        )
+    if not webhook.enabled:
+        raise ConflictError(f"webhook {webhook.id} is disabled; enable it before redelivering")
+    event = DomainEvent.from_dict(record["event"])
+    # The same delivery id: a receiver that already processed it can tell.
+    delivery = Delivery(delivery_id, webhook.id, event)
+    topic = delivery_topic(webhook.id)
+    try:
+        await ctx.topics.ensure([TopicSpec(topic, ctx.settings.delivery_partitions)])
+        await ctx.producer.send_and_wait(
+            topic, key=event.entity_id.encode(), value=delivery.to_json()
+        )
+    except KafkaError as exc:
+        raise UnavailableError(
+            f"could not queue the redelivery: {exc}", headers={"Retry-After": "5"}
+        ) from None
+    return json_response(
+        {"deliveryId": delivery_id, "webhookId": webhook.id, "status": "queued"}, status=202
+    )
+
+
+@routes.post("/api/v1/webhooks/{webhook_id}/ping")
+async def ping(request: web.Request) -> web.Response:
+    """Send a ``webhook.ping`` event now (also to a disabled webhook, to test
+    it before enabling) and return the attempt."""
+    ctx = request.app[CONTEXT_KEY]
+    webhook = ctx.store.get(request.match_info["webhook_id"])
+    event = DomainEvent(
+        event_id="ping_" + secrets.token_hex(8),
+        event_type=PING_EVENT,
+        entity_id=webhook.id,
+        timestamp=utc_now_iso(),
+        entity={"webhookId": webhook.id, "name": webhook.name, "message": "ping from hookstream"},
+        entity_url=f"{ctx.settings.api_url.rstrip('/')}/api/v1/webhooks/{webhook.id}",
+    )
+    _, record = await ctx.attempter.attempt(webhook, Delivery.for_event(webhook.id, event))
+    return json_response(_public(record))
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """The stored attempt minus the internal copy of the event."""
+    return {k: v for k, v in record.items() if k != "event"}

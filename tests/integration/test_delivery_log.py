@@ -1,0 +1,150 @@
+"""Seeing and repairing deliveries: the log, redelivery, ping, event types, entities."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from tests.conftest import send_event
+from tests.support.api import ApiClient
+from tests.support.processes import WorkerProcess
+from tests.support.receiver import Receiver
+
+
+async def wait_for_log(api: ApiClient, webhook_id: str, count: int) -> list[dict[str, Any]]:
+    async with asyncio.timeout(30):
+        while True:
+            status, body = await api.call("GET", f"/api/v1/webhooks/{webhook_id}/events")
+            assert status == 200, body
+            if len(body["data"]) >= count:
+                return body["data"]  # type: ignore[no-any-return]
+            await asyncio.sleep(0.2)
+
+
+async def test_log_shows_request_and_response_newest_first_with_secrets_redacted(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    receiver.scripts["/logged"] = [(500, {})]
+    webhook = await api.create_webhook(
+        name="logged",
+        url=f"{receiver.url}/logged",
+        events=[f"inv.paid.{unique}"],
+        secret="s3cret",
+        basicAuth={"username": "u", "password": "p"},
+    )
+    await worker.wait_knows(webhook)
+    await send_event(
+        producer, {"eventId": f"i-{unique}", "eventType": f"inv.paid.{unique}", "entityId": "9"}
+    )
+    await receiver.wait_for("/logged", 2)
+
+    newest, oldest = (await wait_for_log(api, webhook["id"], 2))[:2]
+    assert (newest["attempt"], oldest["attempt"]) == (2, 1)
+    assert (newest["outcome"], oldest["outcome"]) == ("success", "http_error")
+    assert oldest["response"]["status"] == 500 and oldest["response"]["body"] == "scripted 500"
+    assert newest["deliveryId"] == oldest["deliveryId"]
+    request = newest["request"]
+    assert request["method"] == "POST" and request["url"] == f"{receiver.url}/logged"
+    assert orjson.loads(request["body"])["eventId"] == f"i-{unique}"
+    assert request["headers"]["Authorization"] == "[redacted]"
+    assert request["headers"]["X-Etl-Webhook-Signature"] == "[redacted]"
+    assert request["headers"]["X-Etl-Webhook-Event"] == f"inv.paid.{unique}"
+    assert "s3cret" not in orjson.dumps(newest).decode()
+    assert newest["durationMs"] >= 0
+
+
+async def test_redeliver_sends_again_with_the_same_delivery_id(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    webhook = await api.create_webhook(
+        name="again", url=f"{receiver.url}/again", events=[f"inv.paid.{unique}"]
+    )
+    await worker.wait_knows(webhook)
+    await send_event(
+        producer, {"eventId": f"a-{unique}", "eventType": f"inv.paid.{unique}", "entityId": "9"}
+    )
+    [first] = await receiver.wait_for("/again", 1)
+    [logged] = await wait_for_log(api, webhook["id"], 1)
+
+    path = f"/api/v1/webhooks/{webhook['id']}/events/{logged['deliveryId']}/redeliver"
+    status, body = await api.call("POST", path)
+    assert status == 202 and body["deliveryId"] == logged["deliveryId"]
+    _, second = await receiver.wait_for("/again", 2)
+    assert second.headers["X-Etl-Webhook-Event-Id"] == first.headers["X-Etl-Webhook-Event-Id"]
+    assert orjson.loads(second.body) == orjson.loads(first.body)
+
+    status, body = await api.call(
+        "POST", f"/api/v1/webhooks/{webhook['id']}/events/dlv_unknown/redeliver"
+    )
+    assert status == 404
+
+
+async def test_ping_returns_the_attempt(api: ApiClient, receiver: Receiver) -> None:
+    webhook = await api.create_webhook(
+        name="ping", url=f"{receiver.url}/ping", events=["never.sent"]
+    )
+    status, attempt = await api.call("POST", f"/api/v1/webhooks/{webhook['id']}/ping")
+    assert status == 200, attempt
+    assert attempt["outcome"] == "success" and attempt["response"]["status"] == 200
+    [request] = receiver.on_path("/ping")
+    assert request.headers["X-Etl-Webhook-Event"] == "webhook.ping"
+    assert attempt["deliveryId"] == request.headers["X-Etl-Webhook-Event-Id"]
+
+    receiver.status = 503
+    status, attempt = await api.call("POST", f"/api/v1/webhooks/{webhook['id']}/ping")
+    assert (
+        status == 200
+        and attempt["outcome"] == "http_error"
+        and attempt["response"]["status"] == 503
+    )
+    await wait_for_log(api, webhook["id"], 2)
+
+
+async def test_event_types_and_entities_are_served(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    webhook = await api.create_webhook(
+        name="ent", url=f"{receiver.url}/ent", events=[f"shipment.sent.{unique}"]
+    )
+    await worker.wait_knows(webhook)
+    await send_event(
+        producer,
+        {
+            "eventId": f"s-{unique}",
+            "eventType": f"shipment.sent.{unique}",
+            "entityId": f"sh-{unique}",
+            "entity": {"carrier": "dhl", "weight": 2},
+        },
+    )
+    [request] = await receiver.wait_for("/ent", 1)
+    entity_url = request.headers["X-Etl-Webhook-Entity-URL"]
+    path = entity_url[entity_url.index("/api/v1/") :]
+    assert path == f"/api/v1/entities/shipment/sh-{unique}"
+
+    async with asyncio.timeout(30):
+        while True:
+            status, body = await api.call("GET", path)
+            if status == 200:
+                break
+            await asyncio.sleep(0.2)
+    assert body["entity"] == {"carrier": "dhl", "weight": 2}
+    status, types = await api.call("GET", "/api/v1/event-types")
+    assert status == 200
+    assert f"shipment.sent.{unique}" in {t["eventType"] for t in types["data"]}
+    status, _ = await api.call("GET", "/api/v1/entities/shipment/never-seen")
+    assert status == 404

@@ -1,0 +1,143 @@
+"""A dead endpoint never slows the others; a SIGKILLed worker loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.conftest import EVENTS_TOPIC
+from tests.support.api import ApiClient
+from tests.support.processes import WorkerProcess
+from tests.support.receiver import Receiver
+
+
+@pytest.fixture
+async def hanging_receiver() -> AsyncIterator[Receiver]:
+    server = Receiver()
+    server.delay = 30  # far past HOOKSTREAM_DELIVERY_TIMEOUT (3 s in tests)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def produce_many(producer: AIOKafkaProducer, events: list[dict[str, object]]) -> None:
+    acks = [
+        await producer.send(EVENTS_TOPIC, key=str(e["entityId"]).encode(), value=orjson.dumps(e))
+        for e in events
+    ]
+    await asyncio.gather(*acks)
+
+
+async def test_hanging_endpoint_does_not_delay_a_healthy_one(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    hanging_receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    event_type = f"iso.{unique}"
+    healthy = await api.create_webhook(
+        name="healthy", url=f"{receiver.url}/ok", events=[event_type]
+    )
+    hanging = await api.create_webhook(
+        name="hanging", url=f"{hanging_receiver.url}/hang", events=[event_type]
+    )
+    await worker.wait_knows(healthy)
+    await worker.wait_knows(hanging)
+    count = 120
+    await produce_many(
+        producer,
+        [
+            {"eventId": f"{unique}-{i}", "eventType": event_type, "entityId": f"e{i}"}
+            for i in range(count)
+        ],
+    )
+
+    await receiver.wait_for("/ok", count)
+    # Every healthy delivery is done; the hanging endpoint has had at most a few
+    # rounds of 3 s timeouts, far from finishing its first attempts.
+    metrics = await worker.metrics()
+    timeouts = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("hookstream_deliveries_total")
+        and f'webhook="{hanging["id"]}"' in line
+        and 'outcome="timeout"' in line
+    )
+    assert timeouts < count
+    assert len(hanging_receiver.on_path("/hang")) > 0  # it was being tried meanwhile
+
+
+async def test_per_entity_order_is_kept_for_a_healthy_endpoint(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    event_type = f"ord.{unique}"
+    webhook = await api.create_webhook(
+        name="ordered", url=f"{receiver.url}/ordered", events=[event_type]
+    )
+    await worker.wait_knows(webhook)
+    events = [
+        {
+            "eventId": f"{unique}-{entity}-{seq}",
+            "eventType": event_type,
+            "entityId": entity,
+            "entity": {"seq": seq},
+        }
+        for seq in range(40)
+        for entity in ("a", "b", "c")
+    ]
+    await produce_many(producer, events)
+    requests = await receiver.wait_for("/ordered", len(events))
+    for entity in ("a", "b", "c"):
+        seqs = [
+            int(orjson.loads(r.body)["eventId"].rsplit("-", 1)[1])
+            for r in requests
+            if r.headers["X-Etl-Webhook-Entity-Id"] == entity
+        ]
+        assert seqs == list(range(40)), entity
+
+
+async def test_sigkill_mid_stream_loses_nothing(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    event_type = f"crash.{unique}"
+    receiver.delay = 0.01  # keep deliveries flowing while the worker dies
+    webhook = await api.create_webhook(
+        name="crash", url=f"{receiver.url}/crash", events=[event_type]
+    )
+    await worker.wait_knows(webhook)
+    count = 400
+    await produce_many(
+        producer,
+        [
+            {"eventId": f"{unique}-{i}", "eventType": event_type, "entityId": f"e{i % 17}"}
+            for i in range(count)
+        ],
+    )
+    await receiver.wait_for("/crash", 20)
+    await worker.kill()
+    received_before_restart = len(receiver.on_path("/crash"))
+    await worker.start()
+
+    async with asyncio.timeout(180):
+        while True:
+            ids = {r.headers["X-Etl-Webhook-Event-Id"] for r in receiver.on_path("/crash")}
+            if len(ids) >= count:
+                break
+            await asyncio.sleep(0.5)
+    event_ids = {orjson.loads(r.body)["eventId"] for r in receiver.on_path("/crash")}
+    assert event_ids == {f"{unique}-{i}" for i in range(count)}
+    assert received_before_restart < count  # the kill really happened mid-stream
