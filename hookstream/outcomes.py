@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.metrics import Metrics
 from hookstream.retry_policy import decide
+from hookstream.secret_box import SecretBox
 from hookstream.sender import AttemptResult
 from hookstream.webhook_config import disable_webhook
 from schemas.deliveries import Delivery
@@ -57,6 +58,7 @@ class FailureRouter:
         *,
         producer: AIOKafkaProducer,
         webhooks: CompactedTable[Webhook],
+        box: SecretBox,
         schedule: tuple[float, ...],
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
@@ -64,6 +66,7 @@ class FailureRouter:
     ) -> None:
         self._producer = producer
         self._webhooks = webhooks
+        self._box = box
         self._schedule = schedule
         self._metrics = metrics
         self._clock = clock
@@ -91,7 +94,9 @@ class FailureRouter:
             )
             return
         if decision.action == "disable":
-            await disable_webhook(self._producer, self._webhooks, webhook.id, decision.reason)
+            await disable_webhook(
+                self._producer, self._webhooks, self._box, webhook.id, decision.reason
+            )
             log.warning("webhook disabled webhook=%s reason=%s", webhook.id, decision.reason)
         final = delivery.next_attempt(summary, 0.0)
         await self._producer.send_and_wait(

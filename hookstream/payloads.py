@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -86,14 +87,21 @@ def build_request(
         out_headers[h.CONTENT_TYPE] = webhook.content_type
         signed = body
 
-    if webhook.secret is not None:
+    # During a rotation window the replaced secret signs too, so receivers
+    # still holding it keep verifying (Standard Webhooks: a space-separated list).
+    keys = webhook.signing_secrets(datetime.fromtimestamp(now, tz=UTC))
+    if keys:
         if webhook.signature_scheme == "standard-webhooks":
             out_headers[h.SW_ID] = delivery.delivery_id
             out_headers[h.SW_TIMESTAMP] = str(now)
-            out_headers[h.SW_SIGNATURE] = standard_webhooks_signature(
-                webhook.secret, delivery.delivery_id, now, signed
+            out_headers[h.SW_SIGNATURE] = " ".join(
+                standard_webhooks_signature(key, delivery.delivery_id, now, signed)
+                for key in keys
+                if key.startswith("whsec_")
             )
-        out_headers[h.SIGNATURE] = etl_signature(webhook.secret, signed)
+        out_headers[h.SIGNATURE] = etl_signature(keys[0], signed)
+        if len(keys) > 1:
+            out_headers[h.SIGNATURE_PREVIOUS] = etl_signature(keys[1], signed)
     return OutboundRequest(webhook.method, url, out_headers, body)
 
 

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookstream.retry_schedule import parse_schedule
+from hookstream.secret_box import SecretBox, box_from
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_broker(self) -> bool:
         return self.kafka_bootstrap_servers is None
+
+    def secret_box(self) -> SecretBox:
+        configured = self.secret_key.get_secret_value() if self.secret_key else None
+        return box_from(configured, self.data_dir)
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 
 from hookstream.retry_policy import tier_labels
+from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
 from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
 from streams.kafka import ensure_core_topics
@@ -89,6 +90,9 @@ async def run_all(settings: Settings) -> int:
             return 1
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
     bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    if settings.secret_key is None:
+        # Resolve the at-rest key once so every child uses the same one.
+        env["HOOKSTREAM_SECRET_KEY"] = load_or_create_key(settings.data_dir)
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         await wait_until_serving(bootstrap)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
+from hookstream.secret_box import SecretBox
 from schemas.webhooks import Webhook, utc_now_iso
 from streams.table import CompactedTable
 from streams.topics import WEBHOOKS
@@ -20,7 +21,11 @@ async def write_webhook(
 
 
 async def disable_webhook(
-    producer: AIOKafkaProducer, table: CompactedTable[Webhook], webhook_id: str, reason: str
+    producer: AIOKafkaProducer,
+    table: CompactedTable[Webhook],
+    box: SecretBox,
+    webhook_id: str,
+    reason: str,
 ) -> Webhook | None:
     current = table.get(webhook_id)
     if current is None or not current.enabled:
@@ -28,5 +33,5 @@ async def disable_webhook(
     updated = current.model_copy(
         update={"enabled": False, "disabled_reason": reason, "updated_at": utc_now_iso()}
     )
-    await write_webhook(producer, table, webhook_id, updated.to_json())
+    await write_webhook(producer, table, webhook_id, updated.to_json(box))
     return updated

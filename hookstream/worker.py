@@ -31,11 +31,12 @@ class WorkerRuntime:
     def _build(self) -> None:
         """Create the clients; aiokafka requires a running event loop for this."""
         settings, metrics = self.settings, self.metrics
+        box = settings.secret_box()
         bootstrap = settings.bootstrap_servers
         self.topics = TopicAdmin(bootstrap, settings.replication_factor)
         self.producer = new_producer(bootstrap)
         self.webhooks: CompactedTable[Webhook] = CompactedTable(
-            bootstrap, WEBHOOKS, Webhook.from_json
+            bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box)
         )
         self.sender = Sender(
             timeout=settings.delivery_timeout,
@@ -55,6 +56,7 @@ class WorkerRuntime:
             metrics=metrics,
         )
         self.failures = FailureRouter(
+            box=box,
             producer=self.producer,
             webhooks=self.webhooks,
             schedule=settings.retry_delays,

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hookstream.secret_box import SecretBox
 
 ALL_EVENTS = "*"
 JSON: Final = "application/json"
@@ -34,8 +37,23 @@ RESERVED_HEADERS = frozenset(
 RESERVED_PREFIX = "x-etl-webhook-"
 
 
+def _transform_secrets(data: dict[str, Any], fn: Callable[[str], str]) -> None:
+    """Apply ``fn`` (seal or open) to every secret value of a stored record."""
+    if isinstance(data.get("secret"), str):
+        data["secret"] = fn(data["secret"])
+    auth = data.get("basicAuth")
+    if isinstance(auth, dict) and isinstance(auth.get("password"), str):
+        auth["password"] = fn(auth["password"])
+    for previous in data.get("previousSecrets") or []:
+        previous["secret"] = fn(previous["secret"])
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(datetime.now(UTC))
 
 
 class _Model(BaseModel):
@@ -128,6 +146,17 @@ class WebhookSpec(_Model):
         return self
 
 
+class PreviousSecret(_Model):
+    """A replaced secret that still signs until ``expiresAt`` (rotation window)."""
+
+    secret: str
+    expires_at: str = Field(alias="expiresAt")
+
+
+ROTATION_WINDOW = timedelta(hours=24)
+MAX_PREVIOUS_SECRETS = 3
+
+
 class Webhook(WebhookSpec):
     """The stored record: the spec plus what hookstream manages."""
 
@@ -135,21 +164,51 @@ class Webhook(WebhookSpec):
     created_at: str = Field(alias="createdAt")
     updated_at: str = Field(alias="updatedAt")
     disabled_reason: str | None = Field(default=None, alias="disabledReason")
+    previous_secrets: list[PreviousSecret] = Field(default_factory=list, alias="previousSecrets")
 
     def subscribes_to(self, event_type: str) -> bool:
         return self.events == [ALL_EVENTS] or event_type in self.events
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(by_alias=True, mode="json"))
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The current secret first, then replaced ones still inside their window."""
+        if self.secret is None:
+            return []
+        stamp = iso_utc(now)
+        return [self.secret] + [p.secret for p in self.previous_secrets if p.expires_at > stamp]
+
+    def rotated_from(self, old: Webhook, now: datetime) -> list[PreviousSecret]:
+        """Previous secrets after changing ``old``'s secret to this one's."""
+        stamp = iso_utc(now)
+        kept = [p for p in old.previous_secrets if p.expires_at > stamp and p.secret != self.secret]
+        if old.secret is not None and old.secret != self.secret:
+            expires = (now + ROTATION_WINDOW).isoformat(timespec="milliseconds")
+            kept.insert(
+                0, PreviousSecret(secret=old.secret, expires_at=expires.replace("+00:00", "Z"))
+            )
+        return kept[:MAX_PREVIOUS_SECRETS]
+
+    def to_json(self, box: SecretBox | None = None) -> bytes:
+        data = self.model_dump(by_alias=True, mode="json")
+        if box is not None:
+            _transform_secrets(data, box.seal)
+        return orjson.dumps(data)
 
     @classmethod
-    def from_json(cls, raw: bytes) -> Webhook:
-        return cls.model_validate(orjson.loads(raw))
+    def from_json(cls, raw: bytes, box: SecretBox | None = None) -> Webhook:
+        data = orjson.loads(raw)
+        if box is not None:
+            _transform_secrets(data, box.open)
+        return cls.model_validate(data)
 
     def public(self) -> dict[str, Any]:
         """The API view: secrets are write-only."""
-        data = self.model_dump(by_alias=True, mode="json", exclude={"secret", "basic_auth"})
+        data = self.model_dump(
+            by_alias=True, mode="json", exclude={"secret", "basic_auth", "previous_secrets"}
+        )
         data["hasSecret"] = self.secret is not None
+        data["previousSecretExpiresAt"] = max(
+            (p.expires_at for p in self.previous_secrets), default=None
+        )
         data["basicAuth"] = (
             {"username": self.basic_auth.username, "hasPassword": True} if self.basic_auth else None
         )

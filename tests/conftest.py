@@ -26,7 +26,7 @@ from hookstream.settings import Settings
 from streams.broker import EmbeddedBroker, free_port
 from streams.kafka import ensure_core_topics
 from tests.support.api import TOKENS, ApiClient, ApiServer
-from tests.support.processes import WorkerProcess, base_env
+from tests.support.processes import SECRET_KEY, WorkerProcess, base_env
 from tests.support.receiver import Receiver
 
 EVENTS_TOPIC = "events.itest"
@@ -78,6 +78,7 @@ def settings(kafka: str) -> Settings:
         api_tokens=TOKENS,
         allow_private_targets=True,
         delivery_timeout=3,
+        secret_key=SECRET_KEY,
     )
 
 

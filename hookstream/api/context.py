@@ -67,6 +67,7 @@ def kafka_resources(
         producer = new_producer(bootstrap)
         await producer.start()
         resolver = None if settings.allow_private_targets else GuardedResolver()
+        box = settings.secret_box()
         sender = Sender(
             timeout=settings.delivery_timeout, allow_private_targets=settings.allow_private_targets
         )
@@ -76,7 +77,8 @@ def kafka_resources(
             producer=producer,
             topics=topics,
             store=WebhookStore(
-                table=CompactedTable(bootstrap, WEBHOOKS, Webhook.from_json),
+                table=CompactedTable(bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box)),
+                box=box,
                 producer=producer,
                 topics=topics,
                 resolver=resolver,

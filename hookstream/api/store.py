@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from hookstream.errors import NotFoundError, UnavailableError, ValidationFailedError
+from hookstream.secret_box import SecretBox
 from hookstream.targets import TargetNotAllowedError, check_host
 from hookstream.webhook_config import write_webhook
 from schemas.webhooks import Webhook, WebhookSpec, utc_now_iso
@@ -37,7 +39,9 @@ class WebhookStore:
         topics: TopicAdmin,
         resolver: AbstractResolver | None,
         delivery_partitions: int,
+        box: SecretBox,
     ) -> None:
+        self._box = box
         self.table = table
         self._producer = producer
         self._topics = topics
@@ -61,7 +65,7 @@ class WebhookStore:
         await self._topics.ensure(
             [TopicSpec(delivery_topic(webhook.id), self._delivery_partitions)]
         )
-        await self._write(webhook.id, webhook.to_json())
+        await self._write(webhook.id, webhook.to_json(self._box))
         return webhook
 
     async def replace(self, webhook_id: str, body: dict[str, Any]) -> Webhook:
@@ -92,7 +96,8 @@ class WebhookStore:
             updated_at=utc_now_iso(),
             disabled_reason=reason,
         )
-        await self._write(current.id, updated.to_json())
+        updated.previous_secrets = updated.rotated_from(current, datetime.now(UTC))
+        await self._write(current.id, updated.to_json(self._box))
         return updated
 
     async def _check_target(self, url: str) -> None:

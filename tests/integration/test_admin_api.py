@@ -115,7 +115,12 @@ async def test_private_targets_refused_when_not_allowed(
     from hookstream.settings import Settings
     from tests.support.api import TOKENS, ApiServer
 
-    strict = Settings(kafka_bootstrap_servers=kafka, api_tokens=TOKENS, allow_private_targets=False)
+    strict = Settings(
+        kafka_bootstrap_servers=kafka,
+        api_tokens=TOKENS,
+        allow_private_targets=False,
+        secret_key="test-secret-key",
+    )
     server = ApiServer(create_api_from_settings(strict, Metrics()))
     await server.start()
     try:

@@ -15,6 +15,7 @@ import aiohttp
 
 # Short delays so retry tests finish quickly: 1 attempt + 3 retries.
 RETRY_SCHEDULE = "1s,1s,2s"
+SECRET_KEY = "test-secret-key"
 
 
 class WorkerProcess:
@@ -104,6 +105,7 @@ def base_env(bootstrap: str, tokens: str) -> dict[str, str]:
             "HOOKSTREAM_ALLOW_PRIVATE_TARGETS": "true",
             "HOOKSTREAM_DELIVERY_TIMEOUT": "3",
             "HOOKSTREAM_RETRY_SCHEDULE": RETRY_SCHEDULE,
+            "HOOKSTREAM_SECRET_KEY": SECRET_KEY,
             "HOOKSTREAM_TOPIC_REFRESH_SECONDS": "2",
             "HOOKSTREAM_EMBEDDED_STORAGE": "memory",
         }

@@ -1,0 +1,94 @@
+"""Secrets are encrypted in Kafka, rotate gracefully, and private targets are
+refused at connect time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from hookstream.payloads import OutboundRequest
+from hookstream.sender import Sender
+from streams.topics import WEBHOOKS
+from tests.conftest import send_event
+from tests.support.api import ApiClient
+from tests.support.processes import WorkerProcess
+from tests.support.receiver import Receiver
+
+
+async def stored_records(kafka: str, webhook_id: str) -> list[bytes]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await consumer.start()
+    tp = TopicPartition(WEBHOOKS, 0)
+    consumer.assign([tp])
+    await consumer.seek_to_beginning(tp)
+    found: list[bytes] = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000)
+            if not batch:
+                break
+            found += [r.value for rs in batch.values() for r in rs if r.key == webhook_id.encode()]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_secrets_are_encrypted_in_the_config_topic(api: ApiClient, kafka: str) -> None:
+    webhook = await api.create_webhook(
+        name="enc",
+        url="https://crm.example/h",
+        secret="plain-secret-value",
+        basicAuth={"username": "u", "password": "plain-password-value"},
+    )
+    [record] = await stored_records(kafka, webhook["id"])
+    assert b"plain-secret-value" not in record and b"plain-password-value" not in record
+    assert orjson.loads(record)["secret"].startswith("enc:v1:")
+
+
+async def test_rotated_secret_signs_alongside_the_new_one(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    webhook = await api.create_webhook(
+        name="rot", url=f"{receiver.url}/rot", events=[f"rot.{unique}"], secret="old-secret"
+    )
+    status, changed = await api.call(
+        "PATCH", f"/api/v1/webhooks/{webhook['id']}", json={"secret": "new-secret"}
+    )
+    assert status == 200 and changed["previousSecretExpiresAt"]
+    await worker.wait_knows(changed)
+    await send_event(
+        producer, {"eventId": f"r-{unique}", "eventType": f"rot.{unique}", "entityId": "1"}
+    )
+    [request] = await receiver.wait_for("/rot")
+    expect_new = hmac.new(b"new-secret", request.body, hashlib.sha1).hexdigest()
+    expect_old = hmac.new(b"old-secret", request.body, hashlib.sha1).hexdigest()
+    assert request.headers["X-Etl-Webhook-Signature"] == expect_new
+    assert request.headers["X-Etl-Webhook-Signature-Previous"] == expect_old
+
+
+async def test_connect_time_guard_refuses_private_addresses(receiver: Receiver) -> None:
+    sender = Sender(timeout=3, allow_private_targets=False)
+    await sender.start()
+    try:
+        for url in (f"http://localhost:{receiver.port}/x", f"http://127.0.0.1:{receiver.port}/x"):
+            result = await sender.send(OutboundRequest("POST", url, {}, b"{}"))
+            assert result.outcome == "refused", (url, result)
+            assert "127.0.0.1" in (result.error or "") or "::1" in (result.error or "")
+    finally:
+        await sender.close()
+    assert receiver.requests == []
+
+    allowed = Sender(timeout=3, allow_private_targets=True)
+    await allowed.start()
+    try:
+        result = await allowed.send(OutboundRequest("POST", f"{receiver.url}/x", {}, b"{}"))
+        assert result.ok
+    finally:
+        await allowed.close()
