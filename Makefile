@@ -43,5 +43,8 @@ test: $(STAMP) ## lint, then every test
 bench: $(STAMP) ## print the benchmark table
 	$(BIN)/python -m bench
 
+reset: ## erase the embedded broker's data (webhooks, events, offsets) and the secret key
+	rm -rf $${HOOKSTREAM_DATA_DIR:-.hookstream/data}
+
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -25,6 +25,7 @@ from hookstream.metrics import Metrics
 from hookstream.sender import AttemptResult
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
+from streams.kafka import stop_quietly
 from streams.lanes import PartitionLane
 from streams.table import CompactedTable
 
@@ -82,7 +83,7 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._release(list(self._lanes))
-        await self._consumer.stop()
+        await stop_quietly(self._consumer, self.name)
 
     # -- rebalance listener -------------------------------------------------
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -157,7 +158,7 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             if offset is not None and offset != self._committed.get(tp):
                 offsets[tp] = offset
             if offset is not None:
-                self._report_lag(tp, offset)
+                self._metrics.report_lag(self._consumer, tp, offset)
         if not offsets:
             return
         try:
@@ -166,14 +167,6 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             log.warning("commit failed (will retry): %r", exc)
             return
         self._committed.update(offsets)
-
-    def _report_lag(self, tp: TopicPartition, committed: int) -> None:
-        if tp not in self._consumer.assignment():
-            return  # mid-rebalance: the consumer no longer tracks this partition
-        highwater = self._consumer.highwater(tp)
-        if highwater is not None:
-            lag = max(highwater - committed, 0)
-            self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
     def _parse(self, record: Any) -> Delivery | None:
         try:

@@ -24,7 +24,7 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent, InvalidEventError, parse_event
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, new_group_consumer
+from streams.kafka import TopicAdmin, new_group_consumer, stop_quietly
 from streams.table import CompactedTable
 from streams.topics import (
     ENTITIES,
@@ -117,7 +117,7 @@ class RouteEvents:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._consumer.stop()
+        await stop_quietly(self._consumer, "route_events")
 
     @property
     def running(self) -> bool:
@@ -130,9 +130,10 @@ class RouteEvents:
                 continue
             try:
                 await self._route_batch(batches)
-                await self._consumer.commit(
-                    {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                )
+                committed = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                await self._consumer.commit(committed)
+                for tp, offset in committed.items():
+                    self._metrics.report_lag(self._consumer, tp, offset)
             except Exception as exc:  # noqa: BLE001 - any failure: replay, never skip
                 # Not (all) acknowledged or not committed: read the batch again.
                 # Replayed deliveries keep their ids, so receivers dedupe them.

@@ -41,14 +41,16 @@ def _api(settings: Settings) -> None:
 
 
 def _broker(settings: Settings) -> None:
-    from streams.broker import EmbeddedBroker  # noqa: PLC0415
+    from streams.broker import BrokerError  # noqa: PLC0415
 
     logs.configure()
-    host, _, port = settings.bootstrap_servers.partition(":")
 
     async def serve() -> None:
-        broker = EmbeddedBroker(host, int(port or 9092))
-        await broker.start()
+        broker = settings.embedded_broker()
+        try:
+            await broker.start()
+        except BrokerError as exc:
+            raise SystemExit(f"hookstream broker: {exc}") from None
         print(f"embedded broker ready at {broker.bootstrap} (Ctrl-C to stop)", flush=True)  # noqa: T201
         try:
             await asyncio.Event().wait()

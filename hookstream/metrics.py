@@ -7,6 +7,8 @@ listener ids, outcomes and status codes; never URLs or raw paths.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -87,6 +89,15 @@ class Metrics:
             ["method", "route", "status"],
             registry=r,
         )
+
+    def report_lag(self, consumer: Any, tp: Any, committed: int) -> None:
+        """Lag = high watermark (from fetch responses, right on every broker) - committed."""
+        if tp not in consumer.assignment():
+            return  # mid-rebalance: the consumer no longer tracks this partition
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            lag = max(highwater - committed, 0)
+            self.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

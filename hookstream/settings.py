@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookstream.retry_schedule import parse_schedule
 from hookstream.secret_box import SecretBox, box_from
+from streams.broker import EmbeddedBroker
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -41,7 +42,8 @@ class Settings(BaseSettings):
     delivery_timeout: float = 10.0
     retry_schedule: str = "5s,1m,5m,30m,2h,8h,24h"
     secret_key: SecretStr | None = None
-    embedded_storage: Literal["disk", "memory"] = "memory"
+    # disk: the embedded broker keeps its data under data_dir; memory: forgets on stop.
+    embedded_storage: Literal["disk", "memory"] = "disk"
     data_dir: Path = Path(".hookstream/data")
     # How often consumers look for newly created topics (events.*, deliveries.*).
     topic_refresh_seconds: float = 5.0
@@ -61,6 +63,16 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap_servers or EMBEDDED_BOOTSTRAP
+
+    def embedded_broker(self) -> EmbeddedBroker:
+        host, _, port = self.bootstrap_servers.partition(":")
+        return EmbeddedBroker(
+            host,
+            int(port or 9092),
+            storage=self.embedded_storage,
+            data_dir=self.data_dir,
+            log_file=self.data_dir / "broker.log" if self.embedded_storage == "disk" else None,
+        )
 
     @property
     def uses_embedded_broker(self) -> bool:

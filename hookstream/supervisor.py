@@ -56,6 +56,14 @@ async def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def embedded_note(settings: Settings) -> str:
+    if not settings.uses_embedded_broker:
+        return ""
+    if settings.embedded_storage == "memory":
+        return "  (embedded, in memory: forgotten on stop)"
+    return f"  (embedded, data in {settings.data_dir}; `make reset` erases it)"
+
+
 def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> str:
     lines = [
         "",
@@ -64,7 +72,7 @@ def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> s
         f"  OpenAPI     {settings.api_url}/api/v1/openapi.json",
         f"  metrics     {settings.api_url}/metrics"
         f"  worker: http://127.0.0.1:{settings.worker_port}/metrics",
-        f"  kafka       {bootstrap}" + ("  (embedded)" if settings.uses_embedded_broker else ""),
+        f"  kafka       {bootstrap}{embedded_note(settings)}",
     ]
     if generated:
         lines.append(f"  admin token {token}")
@@ -81,8 +89,7 @@ async def run_all(settings: Settings) -> int:
     broker: EmbeddedBroker | None = None
     env = dict(os.environ)
     if settings.uses_embedded_broker:
-        host, _, port = settings.bootstrap_servers.partition(":")
-        broker = EmbeddedBroker(host, int(port))
+        broker = settings.embedded_broker()
         try:
             await broker.start()
         except BrokerError as exc:

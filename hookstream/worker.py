@@ -126,14 +126,10 @@ class WorkerRuntime:
 
     @property
     def ready(self) -> bool:
+        if not self._built:
+            return False
         retry_ok = self.retry.running or not self.retry_tiers
-        return (
-            self._built
-            and self.webhooks.ready
-            and self.route.running
-            and self.deliver.running
-            and retry_ok
-        )
+        return self.webhooks.ready and self.route.running and self.deliver.running and retry_ok
 
     def status(self) -> dict[str, Any]:
         if not self._built:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,6 +26,18 @@ def new_group_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKaf
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, **(group_consumer_options() | extra)
     )
+
+
+async def stop_quietly(client: Any, name: str) -> None:
+    """Stop an aiokafka client even when the broker is already gone (its
+    fetcher then surfaces a CancelledError or connection error on close)."""
+    try:
+        await client.stop()
+    except (asyncio.CancelledError, KafkaError, OSError) as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled ourselves: do not swallow that
+        log.warning("client=%s stopped uncleanly: %r", name, exc)
 
 
 class TopicAdmin:

@@ -24,6 +24,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from streams.kafka import stop_quietly
+
 log = logging.getLogger(__name__)
 
 V = TypeVar("V")
@@ -61,7 +63,7 @@ class TopicView:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._consumer.stop()
+        await stop_quietly(self._consumer, self.topic)
 
     @property
     def ready(self) -> bool:

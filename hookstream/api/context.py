@@ -18,7 +18,7 @@ from hookstream.sender import Sender
 from hookstream.settings import Settings
 from hookstream.targets import GuardedResolver
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, new_producer
+from streams.kafka import TopicAdmin, new_producer, stop_quietly
 from streams.table import CompactedTable, RecentRecords, TopicView
 from streams.topics import DELIVERY_LOG, ENTITIES, EVENT_TYPES, WEBHOOKS, core_topics
 
@@ -104,7 +104,7 @@ def kafka_resources(
             for view in ctx.views:
                 await view.stop()
             await sender.close()
-            await producer.stop()
+            await stop_quietly(producer, "api-producer")
             await topics.close()
             if resolver is not None:
                 await resolver.close()

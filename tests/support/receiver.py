@@ -21,7 +21,8 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.requests: list[Received] = []
         self.status = 200
         self.delay = 0.0
@@ -30,7 +31,6 @@ class Receiver:
         self.scripts: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
@@ -42,7 +42,7 @@ class Receiver:
         # Short shutdown: a deliberately hanging handler must not hold up teardown.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
