@@ -51,9 +51,9 @@ def box_from(configured: str | None, data_dir: Path) -> SecretBox:
     return SecretBox(configured or load_or_create_key(data_dir))
 
 
-def load_or_create_key(data_dir: Path) -> str:
-    """The key kept in ``data_dir``, created (0600) on first use."""
-    path = data_dir / KEY_FILE
+def load_or_create_key(data_dir: Path, name: str = KEY_FILE) -> str:
+    """A random value kept in ``data_dir/name``, created (0600) on first use."""
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)

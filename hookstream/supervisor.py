@@ -10,7 +10,6 @@ import contextlib
 import ctypes
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from streams.kafka import ensure_core_topics
 log = logging.getLogger("hookstream.run")
 
 CHILD_STOP_TIMEOUT = 20.0
+ADMIN_TOKEN_FILE = "admin.token"
 PROCESSES = ("worker", "api")
 
 
@@ -107,7 +107,8 @@ async def run_all(settings: Settings) -> int:
             bootstrap, settings.replication_factor, tier_labels(settings.retry_delays)
         )
         generated = settings.api_tokens is None
-        token = secrets.token_urlsafe(24)
+        # Kept in the data dir, so scripts using it survive a restart.
+        token = load_or_create_key(settings.data_dir, ADMIN_TOKEN_FILE)
         if generated:
             env["HOOKSTREAM_API_TOKENS"] = f"{token}:admin"
         for name in PROCESSES:

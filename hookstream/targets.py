@@ -55,8 +55,9 @@ async def check_host(host: str, resolver: AbstractResolver) -> None:
         return
     try:
         results = await resolver.resolve(host, 0, socket.AF_UNSPEC)
-    except OSError as exc:
-        raise TargetNotAllowedError(f"cannot resolve {host}: {exc}") from None
+    except OSError:
+        # Not resolvable (yet): accepted; the connect-time check still applies.
+        return
     for result in results:
         check_address(host, result["host"])
 

@@ -57,7 +57,11 @@ async def wait_until_serving(bootstrap: str, timeout: float = READY_TIMEOUT) -> 
     """Until a metadata round trip succeeds (the port being open is not enough)."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
+    first_host, _, first_port = bootstrap.split(",", maxsplit=1)[0].strip().rpartition(":")
     while time.monotonic() < deadline:
+        if not port_in_use(first_host, int(first_port)):
+            await asyncio.sleep(0.2)  # not listening yet: don't let the client log errors
+            continue
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
             await admin.start()
