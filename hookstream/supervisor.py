@@ -24,7 +24,7 @@ from streams.kafka import ensure_core_topics
 log = logging.getLogger("hookstream.run")
 
 CHILD_STOP_TIMEOUT = 20.0
-ADMIN_TOKEN_FILE = "admin.token"
+ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a token
 PROCESSES = ("worker", "api")
 
 
