@@ -40,6 +40,21 @@ def _api(settings: Settings) -> None:
     )
 
 
+def _ingress(settings: Settings) -> None:
+    from aiohttp import web  # noqa: PLC0415
+
+    from hookstream.ingress.app import create_ingress  # noqa: PLC0415
+
+    logs.configure()
+    web.run_app(
+        create_ingress(settings),
+        host=settings.api_host,
+        port=settings.ingress_port,
+        print=None,
+        access_log=None,
+    )
+
+
 def _broker(settings: Settings) -> None:
     from streams.broker import BrokerError  # noqa: PLC0415
 
@@ -68,7 +83,13 @@ def _run(settings: Settings) -> None:
     sys.exit(asyncio.run(run_all(settings)))
 
 
-COMMANDS = {"worker": _worker, "api": _api, "broker": _broker, "run": _run}
+COMMANDS = {
+    "worker": _worker,
+    "api": _api,
+    "ingress": _ingress,
+    "broker": _broker,
+    "run": _run,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,3 +59,7 @@ class ValidationFailedError(HookstreamError):
 
 class UnavailableError(HookstreamError):
     status, code = 503, "unavailable"
+
+
+def kafka_unavailable(exc: Exception, doing: str = "store the change") -> UnavailableError:
+    return UnavailableError(f"could not {doing} in Kafka: {exc}", headers={"Retry-After": "5"})

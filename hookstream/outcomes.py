@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from hookstream.config_writes import disable_webhook
 from hookstream.metrics import Metrics
 from hookstream.retry_policy import decide
 from hookstream.secret_box import SecretBox
 from hookstream.sender import AttemptResult
-from hookstream.webhook_config import disable_webhook
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook, utc_now_iso
 from streams.table import CompactedTable

@@ -25,7 +25,7 @@ log = logging.getLogger("hookstream.run")
 
 CHILD_STOP_TIMEOUT = 20.0
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a token
-PROCESSES = ("worker", "api")
+PROCESSES = ("worker", "api", "ingress")
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -70,6 +70,7 @@ def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> s
         "hookstream is running",
         f"  admin API   {settings.api_url}/api/v1",
         f"  OpenAPI     {settings.api_url}/api/v1/openapi.json",
+        f"  ingress     {settings.public_url}/hooks/<listenerId>",
         f"  metrics     {settings.api_url}/metrics"
         f"  worker: http://127.0.0.1:{settings.worker_port}/metrics",
         f"  kafka       {bootstrap}{embedded_note(settings)}",

@@ -57,7 +57,8 @@ def utc_now_iso() -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+    # No str_strip_whitespace: secrets, tokens and header values must stay byte-exact.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class BasicAuth(_Model):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -41,6 +41,9 @@ class TopicView:
             fetch_max_wait_ms=poll_ms,
         )
         self._ready = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._rounds = 0  # completed fetch rounds
+        self._caught_up_round = -1  # last round that ended at the high watermark
         self._task: asyncio.Task[None] | None = None
         self._partitions: list[TopicPartition] = []
         self.version = 0  # bumps on every change, so callers can cache derived views
@@ -84,9 +87,26 @@ class TopicView:
                 for record in records:
                     if record.key is not None:
                         self.apply(record.key.decode(), record.value)
-            if not self._ready.is_set() and await self._caught_up():
-                log.info("view=%s recovered", self.topic)
-                self._ready.set()
+            self._rounds += 1
+            if await self._caught_up():
+                self._caught_up_round = self._rounds
+                if not self._ready.is_set():
+                    log.info("view=%s recovered", self.topic)
+                    self._ready.set()
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def sync(self, timeout: float) -> bool:
+        """Read-after-write across processes: wait until a fetch round that began
+        after this call has ended caught up, so anything acknowledged before the
+        call is applied. Two rounds, because the first may return prefetched data."""
+        target = self._rounds + 2
+        try:
+            async with asyncio.timeout(timeout), self._progress:
+                await self._progress.wait_for(lambda: self._caught_up_round >= target)
+        except TimeoutError:
+            return False
+        return True
 
     async def _caught_up(self) -> bool:
         for tp in self._partitions:
@@ -150,3 +170,21 @@ class RecentRecords(TopicView):
             log.exception("view=%s key=%s undecodable record skipped", self.topic, key)
             return
         self._data.setdefault(key, deque(maxlen=self._keep)).append(value)
+
+
+class SeenKeys(TopicView):
+    """The most recent ``keep`` keys written to the topic (values ignored)."""
+
+    def __init__(self, bootstrap: str, topic: str, *, keep: int = 200_000) -> None:
+        super().__init__(bootstrap, topic)
+        self._keep = keep
+        self._keys: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def apply(self, key: str, raw: bytes | None) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self._keep:
+            self._keys.popitem(last=False)

@@ -17,6 +17,8 @@ FLOW_EVENTS = "events.flows"
 # Not in the DESIGN topic table; they back GET /event-types and GET /entities.
 EVENT_TYPES = "hookstream.event-types"
 ENTITIES = "hookstream.entities"
+# Provider delivery ids the ingress has accepted (dedupe across ingress processes).
+INBOUND_SEEN = "hookstream.inbound-seen"
 
 DELIVERIES_PREFIX = "hookstream.deliveries."
 DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"
@@ -54,6 +56,7 @@ class TopicSpec:
 
 
 COMPACTED = {"cleanup.policy": "compact"}
+WEEK_MS = str(7 * 24 * 3600 * 1000)
 
 
 def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
@@ -66,10 +69,11 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(FLOWS, 1, COMPACTED),
         TopicSpec(DEAD_LETTERS, 4),
         # Read from the start by every API process: keep it bounded.
-        TopicSpec(DELIVERY_LOG, 4, {"retention.ms": str(7 * 24 * 3600 * 1000)}),
+        TopicSpec(DELIVERY_LOG, 4, {"retention.ms": WEEK_MS}),
         TopicSpec(INVALID_EVENTS, 1),
         TopicSpec(FLOW_TRIGGERS, 4),
         TopicSpec(FLOW_EVENTS, 4),
         TopicSpec(EVENT_TYPES, 1, COMPACTED),
         TopicSpec(ENTITIES, 4, COMPACTED),
+        TopicSpec(INBOUND_SEEN, 1, {"cleanup.policy": "compact,delete", "retention.ms": WEEK_MS}),
     ]

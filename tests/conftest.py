@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from hookstream.api.app import create_api_from_settings
+from hookstream.ingress.app import create_ingress
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
 from streams.broker import EmbeddedBroker, free_port
@@ -85,6 +86,14 @@ def settings(kafka: str) -> Settings:
 @pytest.fixture(scope="session")
 async def api_server(settings: Settings) -> AsyncIterator[ApiServer]:
     server = ApiServer(create_api_from_settings(settings, Metrics()))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="session")
+async def ingress_server(settings: Settings, api_server: ApiServer) -> AsyncIterator[ApiServer]:
+    server = ApiServer(create_ingress(settings, Metrics()))
     await server.start()
     yield server
     await server.stop()

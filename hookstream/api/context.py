@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from hookstream.api.listener_store import ListenerStore
 from hookstream.api.store import WebhookStore
 from hookstream.attempts import Attempter
 from hookstream.http_common import METRICS_KEY, READY_KEY
@@ -17,10 +18,11 @@ from hookstream.retry_policy import tier_labels
 from hookstream.sender import Sender
 from hookstream.settings import Settings
 from hookstream.targets import GuardedResolver
+from schemas.listeners import Listener
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, new_producer, stop_quietly
 from streams.table import CompactedTable, RecentRecords, TopicView
-from streams.topics import DELIVERY_LOG, ENTITIES, EVENT_TYPES, WEBHOOKS, core_topics
+from streams.topics import DELIVERY_LOG, ENTITIES, EVENT_TYPES, LISTENERS, WEBHOOKS, core_topics
 
 RECOVERY_TIMEOUT = 120.0
 DELIVERY_LOG_SIZE = 100
@@ -39,6 +41,7 @@ class ApiContext:
     producer: AIOKafkaProducer
     topics: TopicAdmin
     store: WebhookStore
+    listeners: ListenerStore
     delivery_log: RecentRecords
     event_types: CompactedTable[dict[str, Any]]
     entities: CompactedTable[dict[str, Any]]
@@ -46,7 +49,13 @@ class ApiContext:
 
     @property
     def views(self) -> list[TopicView]:
-        return [self.store.table, self.delivery_log, self.event_types, self.entities]
+        return [
+            self.store.table,
+            self.listeners.table,
+            self.delivery_log,
+            self.event_types,
+            self.entities,
+        ]
 
     @property
     def ready(self) -> bool:
@@ -83,6 +92,13 @@ def kafka_resources(
                 topics=topics,
                 resolver=resolver,
                 delivery_partitions=settings.delivery_partitions,
+            ),
+            listeners=ListenerStore(
+                table=CompactedTable(
+                    bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)
+                ),
+                producer=producer,
+                box=box,
             ),
             delivery_log=RecentRecords(bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE),
             event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from hookstream.api.context import CONTEXT_KEY
-from hookstream.errors import ConflictError, NotFoundError, UnavailableError
+from hookstream.errors import ConflictError, NotFoundError, kafka_unavailable
 from hookstream.http_common import json_response
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
@@ -54,9 +54,7 @@ async def redeliver(request: web.Request) -> web.Response:
             topic, key=event.entity_id.encode(), value=delivery.to_json()
         )
     except KafkaError as exc:
-        raise UnavailableError(
-            f"could not queue the redelivery: {exc}", headers={"Retry-After": "5"}
-        ) from None
+        raise kafka_unavailable(exc, "queue the redelivery") from None
     return json_response(
         {"deliveryId": delivery_id, "webhookId": webhook.id, "status": "queued"}, status=202
     )

@@ -12,10 +12,10 @@ from aiohttp.abc import AbstractResolver
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from hookstream.errors import NotFoundError, UnavailableError, ValidationFailedError
+from hookstream.config_writes import write_config
+from hookstream.errors import NotFoundError, ValidationFailedError, kafka_unavailable
 from hookstream.secret_box import SecretBox
 from hookstream.targets import TargetNotAllowedError, check_host
-from hookstream.webhook_config import write_webhook
 from schemas.webhooks import Webhook, WebhookSpec, utc_now_iso
 from streams.kafka import TopicAdmin
 from streams.table import CompactedTable
@@ -113,8 +113,6 @@ class WebhookStore:
 
     async def _write(self, key: str, value: bytes | None) -> None:
         try:
-            await write_webhook(self._producer, self.table, key, value)
+            await write_config(self._producer, self.table, key, value)
         except KafkaError as exc:
-            raise UnavailableError(
-                f"could not store the change in Kafka: {exc}", headers={"Retry-After": "5"}
-            ) from None
+            raise kafka_unavailable(exc) from None

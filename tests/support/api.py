@@ -14,7 +14,7 @@ TOKENS = f"{ADMIN_TOKEN}:admin,{VIEWER_TOKEN}:viewer"
 
 class ApiServer:
     def __init__(self, app: web.Application) -> None:
-        self._app = app
+        self.app = app
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -23,7 +23,7 @@ class ApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -78,3 +78,12 @@ def test_standard_webhooks_receivers_with_either_secret_verify() -> None:
     assert len(request.headers[h.SW_SIGNATURE].split(" ")) == 2
     for secret in (old, new):
         assert StandardWebhook(secret).verify(request.body or b"", headers)["eventId"] == "e-1"
+
+
+def test_secrets_are_kept_byte_exact() -> None:
+    webhook = make_webhook(secret=" padded secret\t")
+    assert webhook.secret == " padded secret\t"
+    assert (
+        Webhook.from_json(webhook.to_json(SecretBox("k")), SecretBox("k")).secret
+        == " padded secret\t"
+    )

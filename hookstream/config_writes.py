@@ -1,5 +1,6 @@
-"""Writing webhook configuration to ``hookstream.webhooks``: the one path used
-by the admin API and by the worker (which disables webhooks on 410 Gone)."""
+"""Writing configuration records (webhooks, listeners) to their compacted
+topics: the one path used by the admin API and by the worker (which disables
+webhooks on 410 Gone)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.secret_box import SecretBox
 from schemas.webhooks import Webhook, utc_now_iso
-from streams.table import CompactedTable
-from streams.topics import WEBHOOKS
+from streams.table import CompactedTable, TopicView
 
 
-async def write_webhook(
-    producer: AIOKafkaProducer, table: CompactedTable[Webhook], key: str, value: bytes | None
+async def write_config(
+    producer: AIOKafkaProducer, table: TopicView, key: str, value: bytes | None
 ) -> None:
-    """Store and wait for the acknowledgement, then apply locally so the
-    writer reads its own write at once."""
-    await producer.send_and_wait(WEBHOOKS, key=key.encode(), value=value)
+    """Store (``None``: delete) and wait for the acknowledgement, then apply
+    locally so the writer reads its own write at once."""
+    await producer.send_and_wait(table.topic, key=key.encode(), value=value)
     table.apply(key, value)
 
 
@@ -33,5 +33,5 @@ async def disable_webhook(
     updated = current.model_copy(
         update={"enabled": False, "disabled_reason": reason, "updated_at": utc_now_iso()}
     )
-    await write_webhook(producer, table, webhook_id, updated.to_json(box))
+    await write_config(producer, table, webhook_id, updated.to_json(box))
     return updated

@@ -1,0 +1,110 @@
+"""Listener configuration on the compacted ``hookstream.listeners`` topic."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from hookstream.config_writes import write_config
+from hookstream.errors import NotFoundError, kafka_unavailable
+from hookstream.secret_box import SecretBox
+from schemas.listeners import TOKEN_TYPES, Listener, ListenerSpec, listener_url
+from schemas.webhooks import utc_now_iso
+from streams.table import CompactedTable
+
+# Write-only verification fields: omitted keeps the stored value, null clears it.
+WRITE_ONLY = ("password", "secret", "token")
+
+
+def _record(spec: ListenerSpec, **managed: str) -> Listener:
+    return Listener.model_validate({**spec.model_dump(by_alias=True), **managed})
+
+
+def new_listener_id() -> str:
+    return "ls_" + secrets.token_hex(8)
+
+
+class ListenerStore:
+    def __init__(
+        self, *, table: CompactedTable[Listener], producer: AIOKafkaProducer, box: SecretBox
+    ) -> None:
+        self.table = table
+        self._producer = producer
+        self._box = box
+
+    def list(self) -> list[Listener]:
+        return sorted(self.table.values(), key=lambda item: item.created_at)
+
+    def get(self, listener_id: str) -> Listener:
+        found = self.table.get(listener_id)
+        if found is None:
+            raise NotFoundError(f"listener {listener_id} not found")
+        return found
+
+    async def create(self, body: dict[str, Any]) -> Listener:
+        spec = ListenerSpec.model_validate(body)
+        now = utc_now_iso()
+        listener = _record(spec, id=new_listener_id(), createdAt=now, updatedAt=now)
+        await self._write(listener)
+        return listener
+
+    async def replace(self, listener_id: str, body: dict[str, Any]) -> Listener:
+        current = self.get(listener_id)
+        body = {**body, "verification": self._keep_secrets(current, body.get("verification") or {})}
+        return await self._save(current, ListenerSpec.model_validate(body))
+
+    async def update(self, listener_id: str, patch: dict[str, Any]) -> Listener:
+        current = self.get(listener_id)
+        merged = current.model_dump(by_alias=True, include=set(ListenerSpec.model_fields))
+        if isinstance(patch.get("verification"), dict):
+            patch = {**patch, "verification": {**merged["verification"], **patch["verification"]}}
+        merged.update(patch)
+        return await self._save(current, ListenerSpec.model_validate(merged))
+
+    async def delete(self, listener_id: str) -> None:
+        self.get(listener_id)
+        await self._send(listener_id, None)
+
+    async def generate_url(self, listener_id: str, public_url: str) -> dict[str, Any]:
+        """The public URL; for ``secret_url`` and ``token`` a new token too
+        (shown only in this response)."""
+        current = self.get(listener_id)
+        kind = current.verification.type
+        if kind not in TOKEN_TYPES:
+            return {"url": listener_url(public_url, listener_id)}
+        token = secrets.token_urlsafe(24)
+        verification = current.verification.model_copy(update={"token": token})
+        await self._write(
+            current.model_copy(update={"verification": verification, "updated_at": utc_now_iso()})
+        )
+        if kind == "secret_url":
+            return {"url": listener_url(public_url, listener_id, token), "token": token}
+        return {
+            "url": listener_url(public_url, listener_id),
+            "token": token,
+            "path": current.verification.path,
+        }
+
+    def _keep_secrets(self, current: Listener, given: Any) -> Any:
+        if not isinstance(given, dict):
+            return given
+        stored = current.verification.model_dump(by_alias=True)
+        return {**{k: stored[k] for k in WRITE_ONLY if k not in given}, **given}
+
+    async def _save(self, current: Listener, spec: ListenerSpec) -> Listener:
+        now = utc_now_iso()
+        updated = _record(spec, id=current.id, createdAt=current.created_at, updatedAt=now)
+        await self._write(updated)
+        return updated
+
+    async def _write(self, listener: Listener) -> None:
+        await self._send(listener.id, listener.to_json(self._box))
+
+    async def _send(self, key: str, value: bytes | None) -> None:
+        try:
+            await write_config(self._producer, self.table, key, value)
+        except KafkaError as exc:
+            raise kafka_unavailable(exc) from None

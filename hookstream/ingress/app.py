@@ -1,0 +1,101 @@
+"""The public ingress application (``hookstream ingress``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from hookstream.http_common import (
+    METRICS_KEY,
+    READY_KEY,
+    Handler,
+    add_operational_routes,
+    error_middleware,
+)
+from hookstream.ingress.receive import INGRESS_KEY, MAX_BODY, Ingress, receive
+from hookstream.metrics import Metrics
+from hookstream.retry_policy import tier_labels
+from hookstream.settings import Settings
+from schemas.listeners import Listener
+from streams.broker_compat import producer_options
+from streams.kafka import ensure_core_topics, stop_quietly
+from streams.table import CompactedTable, SeenKeys
+from streams.topics import INBOUND_SEEN, LISTENERS
+
+log = logging.getLogger("hookstream.ingress.access")
+
+# Fail fast when Kafka is unreachable, so the sender gets its 503 promptly.
+PRODUCER_TIMEOUT_MS = 5000
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count and log every request by listener id: never the path (a secret-URL
+    token lives there), never headers or bodies."""
+    started = time.perf_counter()
+    response = await handler(request)
+    ingress = request.app.get(INGRESS_KEY)
+    listener_id = request.match_info.get("listener_id")
+    if listener_id is not None and ingress is not None:
+        label = listener_id if ingress.listeners.get(listener_id) is not None else "unknown"
+        request.app[METRICS_KEY].ingress_requests.labels(label, str(response.status)).inc()
+        log.info(
+            "ingress listener=%s status=%d bytes=%s ms=%.1f",
+            label,
+            response.status,
+            request.content_length,
+            (time.perf_counter() - started) * 1000,
+        )
+    return response
+
+
+def create_ingress(settings: Settings, metrics: Metrics | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=[access_middleware, error_middleware], client_max_size=MAX_BODY
+    )
+    app[METRICS_KEY] = metrics or Metrics()
+    add_operational_routes(app)
+    app.router.add_post("/hooks/{listener_id}", receive)
+    app.router.add_post("/hooks/{listener_id}/{token}", receive)
+    app.cleanup_ctx.append(_kafka(settings))
+    return app
+
+
+def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        bootstrap = settings.bootstrap_servers
+        await ensure_core_topics(
+            bootstrap, settings.replication_factor, tier_labels(settings.retry_delays)
+        )
+        box = settings.secret_box()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=PRODUCER_TIMEOUT_MS,
+            **producer_options(),
+        )
+        await producer.start()
+        ingress = Ingress(
+            listeners=CompactedTable(
+                bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)
+            ),
+            seen=SeenKeys(bootstrap, INBOUND_SEEN),
+            producer=producer,
+            metrics=app[METRICS_KEY],
+        )
+        for view in (ingress.listeners, ingress.seen):
+            await view.start()
+            await view.wait_ready(timeout=120)
+        app[INGRESS_KEY] = ingress
+        app[READY_KEY] = lambda: ingress.ready
+        try:
+            yield
+        finally:
+            await ingress.listeners.stop()
+            await ingress.seen.stop()
+            await stop_quietly(producer, "ingress-producer")
+
+    return resources
