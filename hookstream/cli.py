@@ -33,7 +33,7 @@ def _api(settings: Settings) -> None:
     logs.configure()
     web.run_app(
         create_api_from_settings(settings),
-        host=settings.api_host,
+        host=settings.bind_host,
         port=settings.api_port,
         print=None,
         access_log=None,
@@ -48,7 +48,7 @@ def _ingress(settings: Settings) -> None:
     logs.configure()
     web.run_app(
         create_ingress(settings),
-        host=settings.api_host,
+        host=settings.bind_host,
         port=settings.ingress_port,
         print=None,
         access_log=None,

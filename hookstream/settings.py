@@ -30,7 +30,8 @@ class Settings(BaseSettings):
             "KAFKA_BOOTSTRAP_SERVERS", "HOOKSTREAM_KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
-    api_host: str = "127.0.0.1"
+    # Interface the api and ingress listen on; 0.0.0.0 in containers.
+    bind_host: str = "127.0.0.1"
     api_port: int = 8000
     ingress_port: int = 8080
     worker_port: int = 8001

@@ -10,18 +10,34 @@ from hookstream.api import catalog, deliveries, listeners, webhooks
 from hookstream.api.auth import OPENAPI_PATH, Role, auth_middleware, parse_tokens
 from hookstream.api.context import kafka_resources
 from hookstream.api.openapi import openapi
-from hookstream.http_common import METRICS_KEY, add_operational_routes, error_middleware
+from hookstream.http_common import (
+    METRICS_KEY,
+    Handler,
+    add_operational_routes,
+    error_middleware,
+)
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
 
 MAX_BODY = 1024 * 1024
 
 
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``hookstream_api_requests_total`` by route template (bounded), never raw path."""
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    request.app[METRICS_KEY].api_requests.labels(request.method, route, str(response.status)).inc()
+    return response
+
+
 def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Application:
     """The bare application; Kafka resources are attached through ``cleanup_ctx``
     by :func:`create_api_from_settings`."""
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(tokens)], client_max_size=MAX_BODY
+        middlewares=[count_requests, error_middleware, auth_middleware(tokens)],
+        client_max_size=MAX_BODY,
     )
     app[METRICS_KEY] = metrics
     add_operational_routes(app)

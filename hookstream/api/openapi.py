@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from hookstream.http_common import json_response
+from schemas.listeners import ListenerSpec
 from schemas.webhooks import WebhookSpec
 
 _ERROR = {
@@ -44,12 +46,20 @@ def _op(summary: str, *, body: str | None = None, ok: int = 200) -> dict[str, An
     return op
 
 
+def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    defs.update(schema.pop("$defs", {}))
+    return schema
+
+
 def document() -> dict[str, Any]:
-    webhook_schema = WebhookSpec.model_json_schema(
-        by_alias=True, ref_template="#/components/schemas/{model}"
-    )
-    defs = webhook_schema.pop("$defs", {})
-    item = "/api/v1/webhooks/{webhookId}"
+    defs: dict[str, Any] = {}
+    schemas = {
+        "WebhookSpec": _schema(WebhookSpec, defs),
+        "ListenerSpec": _schema(ListenerSpec, defs),
+    }
+    webhook = "/api/v1/webhooks/{webhookId}"
+    listener = "/api/v1/listeners/{listenerId}"
     return {
         "openapi": "3.1.0",
         "info": {"title": "hookstream admin API", "version": "1"},
@@ -59,16 +69,36 @@ def document() -> dict[str, Any]:
                 "get": _op("List webhooks"),
                 "post": _op("Create a webhook (admin)", body="WebhookSpec", ok=201),
             },
-            item: {
+            webhook: {
                 "get": _op("Read a webhook"),
                 "put": _op("Replace a webhook; omitted secrets are kept", body="WebhookSpec"),
                 "patch": _op("Update some fields; null clears a secret", body="WebhookSpec"),
                 "delete": _op("Delete a webhook", ok=204),
             },
+            f"{webhook}/events": {"get": _op("The last 100 attempts, newest first")},
+            f"{webhook}/events/{{deliveryId}}/redeliver": {
+                "post": _op("Send a delivery again with the same id", ok=202)
+            },
+            f"{webhook}/ping": {"post": _op("Send a webhook.ping event now; returns the attempt")},
+            "/api/v1/event-types": {"get": _op("Event types seen so far")},
+            "/api/v1/entities/{entityType}/{entityId}": {"get": _op("The latest entity seen")},
+            "/api/v1/listeners": {
+                "get": _op("List inbound listeners"),
+                "post": _op("Create a listener (admin)", body="ListenerSpec", ok=201),
+            },
+            listener: {
+                "get": _op("Read a listener"),
+                "put": _op("Replace a listener; omitted secrets are kept", body="ListenerSpec"),
+                "patch": _op("Update some fields", body="ListenerSpec"),
+                "delete": _op("Delete a listener", ok=204),
+            },
+            f"{listener}/generate-url": {
+                "post": _op("The public URL; a new token for secret_url and token listeners")
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"WebhookSpec": webhook_schema, "Error": _ERROR, **defs},
+            "schemas": {**schemas, "Error": _ERROR, **defs},
             "responses": {
                 "Error": {
                     "description": "error",
