@@ -90,7 +90,10 @@ class Attempter:
             )
         except (KafkaError, TypeError, ValueError):
             log.exception("delivery-log write failed delivery=%s", delivery.delivery_id)
-        log.info(
+        # Successes at DEBUG: thousands a second would drown the log, and the
+        # delivery log topic records every attempt anyway.
+        log.log(
+            logging.DEBUG if result.ok else logging.INFO,
             "delivery webhook=%s delivery=%s attempt=%d outcome=%s status=%s ms=%.1f",
             webhook.id,
             delivery.delivery_id,

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import Any
 
 from hookstream import logs
 from hookstream.settings import Settings
@@ -25,34 +26,24 @@ def _worker(settings: Settings) -> None:
     worker.execute_from_commandline()
 
 
-def _api(settings: Settings) -> None:
+def _serve(app: Any, port: int, settings: Settings) -> None:
     from aiohttp import web  # noqa: PLC0415
 
+    web.run_app(app, host=settings.bind_host, port=port, print=None, access_log=None)
+
+
+def _api(settings: Settings) -> None:
     from hookstream.api.app import create_api_from_settings  # noqa: PLC0415
 
     logs.configure()
-    web.run_app(
-        create_api_from_settings(settings),
-        host=settings.bind_host,
-        port=settings.api_port,
-        print=None,
-        access_log=None,
-    )
+    _serve(create_api_from_settings(settings), settings.api_port, settings)
 
 
 def _ingress(settings: Settings) -> None:
-    from aiohttp import web  # noqa: PLC0415
-
     from hookstream.ingress.app import create_ingress  # noqa: PLC0415
 
     logs.configure()
-    web.run_app(
-        create_ingress(settings),
-        host=settings.bind_host,
-        port=settings.ingress_port,
-        print=None,
-        access_log=None,
-    )
+    _serve(create_ingress(settings), settings.ingress_port, settings)
 
 
 def _broker(settings: Settings) -> None:

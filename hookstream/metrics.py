@@ -77,6 +77,12 @@ class Metrics:
             ["listener"],
             registry=r,
         )
+        self.flow_runs = Counter(
+            "hookstream_flow_runs",
+            "Flow runs by outcome (executed, skipped, failed)",
+            ["flow", "status"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "hookstream_consumer_lag",
             "Records not yet processed (high watermark - committed)",

@@ -19,6 +19,7 @@ from hookstream.retry_policy import tier_labels
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
 from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
+from streams.child_process import terminate
 from streams.kafka import ensure_core_topics
 
 log = logging.getLogger("hookstream.run")
@@ -43,17 +44,10 @@ def spawn(command: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
 
 
 async def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = asyncio.get_running_loop().time() + CHILD_STOP_TIMEOUT
-    for name, child in children.items():
-        while child.poll() is None and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.1)
-        if child.poll() is None:
-            log.warning("process=%s did not stop in time; killing it", name)
-            child.kill()
-            child.wait()
+    """All at once: each finishes its in-flight work and commits its offsets."""
+    await asyncio.gather(
+        *(terminate(child, timeout=CHILD_STOP_TIMEOUT) for child in children.values())
+    )
 
 
 def embedded_note(settings: Settings) -> str:

@@ -10,6 +10,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from hookstream.json_paths import get_path
 from schemas.listeners import Verification
 
 
@@ -125,21 +126,8 @@ def verify_standard_webhooks(
         raise VerificationError("signature does not match")
 
 
-def value_at_path(payload: Any, path: str) -> Any:
-    """``myAuth.token`` → payload["myAuth"]["token"] (None when absent)."""
-    current = payload
-    for part in path.split("."):
-        if isinstance(current, dict):
-            current = current.get(part)
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return None
-    return current
-
-
 def verify_token_in_body(rule: Verification, payload: Any) -> None:
-    presented = value_at_path(payload, rule.path or "")
+    presented = get_path(payload, rule.path or "")
     if not isinstance(presented, str) or not _equal(presented, rule.token or "\x00"):
         raise VerificationError(f"missing or wrong token at {rule.path}")
 

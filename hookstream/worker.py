@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from agents.deliver_webhooks import DeliverWebhooks
 from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
+from agents.run_flows import FlowRunner
 from hookstream.attempts import Attempter
 from hookstream.metrics import Metrics
 from hookstream.outcomes import FailureRouter
 from hookstream.retry_policy import tier_labels
 from hookstream.sender import Sender
 from hookstream.settings import Settings
+from schemas.flows import Flow
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, new_group_consumer, new_producer
 from streams.table import CompactedTable
-from streams.topics import DELIVER_GROUP, RETRY_GROUP, WEBHOOKS, core_topics, retry_topic
+from streams.topics import (
+    DELIVER_GROUP,
+    FLOWS,
+    RETRY_GROUP,
+    WEBHOOKS,
+    core_topics,
+    retry_topic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +37,7 @@ class WorkerRuntime:
         self.settings = settings
         self.metrics = metrics
         self._built = False
+        self.started = asyncio.Event()
 
     def _build(self) -> None:
         """Create the clients; aiokafka requires a running event loop for this."""
@@ -54,6 +65,10 @@ class WorkerRuntime:
             producer=self.producer,
             topics=self.topics,
             metrics=metrics,
+        )
+        self.flows: CompactedTable[Flow] = CompactedTable(bootstrap, FLOWS, Flow.from_json)
+        self.flow_runner = FlowRunner(
+            flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
         )
         self.failures = FailureRouter(
             box=box,
@@ -98,12 +113,14 @@ class WorkerRuntime:
         await self.topics.ensure(core_topics(self.retry_tiers))
         await self.producer.start()
         await self.sender.start()
-        await self.webhooks.start()
-        await self.webhooks.wait_ready()
+        for view in (self.webhooks, self.flows):
+            await view.start()
+            await view.wait_ready()
         await self.route.start()
         await self.deliver.start()
         if self.retry_tiers:
             await self.retry.start()
+        self.started.set()
         log.info("worker pipeline started webhooks=%d", len(self.webhooks))
 
     async def stop(self) -> None:
@@ -115,6 +132,7 @@ class WorkerRuntime:
             self.deliver.stop,
             self.retry.stop,
             self.webhooks.stop,
+            self.flows.stop,
             self.sender.close,
             self.producer.stop,
             self.topics.close,
@@ -124,12 +142,23 @@ class WorkerRuntime:
             except Exception:
                 log.exception("error while stopping %s", close)
 
+    async def run_flow_trigger(self, raw: bytes | None) -> None:
+        """Called by the faust agent run_flows for each inbound webhook."""
+        await self.started.wait()  # faust may deliver before the pipeline is built
+        await self.flow_runner.handle(raw)
+
     @property
     def ready(self) -> bool:
         if not self._built:
             return False
         retry_ok = self.retry.running or not self.retry_tiers
-        return self.webhooks.ready and self.route.running and self.deliver.running and retry_ok
+        return (
+            self.webhooks.ready
+            and self.flows.ready
+            and self.route.running
+            and self.deliver.running
+            and retry_ok
+        )
 
     def status(self) -> dict[str, Any]:
         if not self._built:

@@ -1,10 +1,12 @@
 """The worker's faust App.
 
-faust hosts the worker process: lifecycle, signal handling, logging and the
-web server for /metrics, /healthz and /readyz. The hot-path agents
-(route_events, deliver_webhooks) consume topic *patterns*, which faust's
-Kafka driver cannot subscribe to, so they run as aiokafka-based components
-started and stopped with the app (see streams/broker_compat.py).
+faust hosts the worker process: lifecycle, signal handling, logging, the web
+server for /metrics, /healthz and /readyz, and the ``run_flows`` agent on the
+fixed topic ``hookstream.flow-triggers``. The hot-path agents (route_events,
+deliver_webhooks, retry_deliveries) consume topic *patterns* or need to pause
+partitions until records are due, which faust's Kafka driver cannot do, so
+they run as aiokafka-based components started and stopped with the app (see
+streams/broker_compat.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
 from hookstream.settings import Settings
 from hookstream.worker import WorkerRuntime
 from streams.broker_compat import faust_broker_options
-from streams.topics import WORKER_APP_ID
+from streams.topics import FLOW_TRIGGERS, WORKER_APP_ID
 
 
 def broker_urls(bootstrap: str) -> list[str]:
@@ -43,6 +45,15 @@ def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, 
     async def stop_pipeline(sender: Any, *args: Any, **kwargs: Any) -> None:
         await runtime.stop()
 
+    # hookstream.flow-triggers is one fixed topic: a real faust agent. Its
+    # offsets are committed by faust after each message is handled.
+    flow_triggers = app.topic(FLOW_TRIGGERS, key_serializer="raw", value_serializer="raw")
+
+    async def run_flows(stream: Any) -> None:
+        async for value in stream:
+            await runtime.run_flow_trigger(value)
+
+    app.agent(flow_triggers, name="run_flows")(run_flows)
     app.task(start_pipeline)
     app.on_before_shutdown.connect(stop_pipeline)  # type: ignore[arg-type]
 

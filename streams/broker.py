@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -23,6 +22,7 @@ from typing import Any, Literal
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.child_process import terminate
 from streams.object_store import BUCKET, ObjectStore, ObjectStoreError
 
 log = logging.getLogger(__name__)
@@ -155,15 +155,7 @@ class EmbeddedBroker:
 
     async def stop(self) -> None:
         """Broker first (it flushes to the store), then the store, then the lock."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while process.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        await terminate(self._process, timeout=STOP_TIMEOUT)
         if self._store is not None:
             await self._store.stop()
         if self._lock is not None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
+
+from streams.child_process import terminate
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +127,7 @@ class ObjectStore:
         raise ObjectStoreError(f"object store on port {self.port} not ready: {last}")
 
     async def stop(self) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while process.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        await terminate(self._process, timeout=STOP_TIMEOUT)
 
     def kill(self) -> None:
         if self._process is not None and self._process.poll() is None:

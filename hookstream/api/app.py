@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from hookstream.api import catalog, deliveries, listeners, webhooks
+from hookstream.api import catalog, deliveries, flows, listeners, webhooks
 from hookstream.api.auth import OPENAPI_PATH, Role, auth_middleware, parse_tokens
 from hookstream.api.context import kafka_resources
 from hookstream.api.openapi import openapi
@@ -45,6 +45,7 @@ def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Applicati
     app.add_routes(deliveries.routes)
     app.add_routes(catalog.routes)
     app.add_routes(listeners.routes)
+    app.add_routes(flows.routes)
     app.router.add_get(OPENAPI_PATH, openapi)
     return app
 

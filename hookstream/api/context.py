@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from hookstream.api.flow_store import FlowStore
 from hookstream.api.listener_store import ListenerStore
 from hookstream.api.store import WebhookStore
 from hookstream.attempts import Attempter
@@ -18,11 +19,21 @@ from hookstream.retry_policy import tier_labels
 from hookstream.sender import Sender
 from hookstream.settings import Settings
 from hookstream.targets import GuardedResolver
+from schemas.flows import Flow
 from schemas.listeners import Listener
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, new_producer, stop_quietly
 from streams.table import CompactedTable, RecentRecords, TopicView
-from streams.topics import DELIVERY_LOG, ENTITIES, EVENT_TYPES, LISTENERS, WEBHOOKS, core_topics
+from streams.topics import (
+    DELIVERY_LOG,
+    ENTITIES,
+    EVENT_TYPES,
+    FLOW_EVENTS,
+    FLOWS,
+    LISTENERS,
+    WEBHOOKS,
+    core_topics,
+)
 
 RECOVERY_TIMEOUT = 120.0
 DELIVERY_LOG_SIZE = 100
@@ -42,6 +53,8 @@ class ApiContext:
     topics: TopicAdmin
     store: WebhookStore
     listeners: ListenerStore
+    flows: FlowStore
+    flow_executions: RecentRecords
     delivery_log: RecentRecords
     event_types: CompactedTable[dict[str, Any]]
     entities: CompactedTable[dict[str, Any]]
@@ -52,6 +65,8 @@ class ApiContext:
         return [
             self.store.table,
             self.listeners.table,
+            self.flows.table,
+            self.flow_executions,
             self.delivery_log,
             self.event_types,
             self.entities,
@@ -81,6 +96,11 @@ def kafka_resources(
             timeout=settings.delivery_timeout, allow_private_targets=settings.allow_private_targets
         )
         await sender.start()
+        listeners = ListenerStore(
+            table=CompactedTable(bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)),
+            producer=producer,
+            box=box,
+        )
         ctx = ApiContext(
             settings=settings,
             producer=producer,
@@ -93,13 +113,13 @@ def kafka_resources(
                 resolver=resolver,
                 delivery_partitions=settings.delivery_partitions,
             ),
-            listeners=ListenerStore(
-                table=CompactedTable(
-                    bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)
-                ),
+            listeners=listeners,
+            flows=FlowStore(
+                table=CompactedTable(bootstrap, FLOWS, Flow.from_json),
                 producer=producer,
-                box=box,
+                listeners=listeners.table,
             ),
+            flow_executions=RecentRecords(bootstrap, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
             delivery_log=RecentRecords(bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE),
             event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),
             entities=CompactedTable(bootstrap, ENTITIES, _json_object),

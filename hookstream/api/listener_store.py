@@ -6,10 +6,8 @@ import secrets
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
-from hookstream.config_writes import write_config
-from hookstream.errors import NotFoundError, kafka_unavailable
+from hookstream.api.record_store import RecordStore
 from hookstream.secret_box import SecretBox
 from schemas.listeners import TOKEN_TYPES, Listener, ListenerSpec, listener_url
 from schemas.webhooks import utc_now_iso
@@ -27,22 +25,14 @@ def new_listener_id() -> str:
     return "ls_" + secrets.token_hex(8)
 
 
-class ListenerStore:
+class ListenerStore(RecordStore[Listener]):
+    kind = "listener"
+
     def __init__(
         self, *, table: CompactedTable[Listener], producer: AIOKafkaProducer, box: SecretBox
     ) -> None:
-        self.table = table
-        self._producer = producer
+        super().__init__(table=table, producer=producer)
         self._box = box
-
-    def list(self) -> list[Listener]:
-        return sorted(self.table.values(), key=lambda item: item.created_at)
-
-    def get(self, listener_id: str) -> Listener:
-        found = self.table.get(listener_id)
-        if found is None:
-            raise NotFoundError(f"listener {listener_id} not found")
-        return found
 
     async def create(self, body: dict[str, Any]) -> Listener:
         spec = ListenerSpec.model_validate(body)
@@ -63,10 +53,6 @@ class ListenerStore:
             patch = {**patch, "verification": {**merged["verification"], **patch["verification"]}}
         merged.update(patch)
         return await self._save(current, ListenerSpec.model_validate(merged))
-
-    async def delete(self, listener_id: str) -> None:
-        self.get(listener_id)
-        await self._send(listener_id, None)
 
     async def generate_url(self, listener_id: str, public_url: str) -> dict[str, Any]:
         """The public URL; for ``secret_url`` and ``token`` a new token too
@@ -101,10 +87,4 @@ class ListenerStore:
         return updated
 
     async def _write(self, listener: Listener) -> None:
-        await self._send(listener.id, listener.to_json(self._box))
-
-    async def _send(self, key: str, value: bytes | None) -> None:
-        try:
-            await write_config(self._producer, self.table, key, value)
-        except KafkaError as exc:
-            raise kafka_unavailable(exc) from None
+        await self._store(listener.id, listener.to_json(self._box))

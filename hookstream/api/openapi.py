@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from hookstream.http_common import json_response
+from schemas.flows import FlowSpec
 from schemas.listeners import ListenerSpec
 from schemas.webhooks import WebhookSpec
 
@@ -57,6 +58,7 @@ def document() -> dict[str, Any]:
     schemas = {
         "WebhookSpec": _schema(WebhookSpec, defs),
         "ListenerSpec": _schema(ListenerSpec, defs),
+        "FlowSpec": _schema(FlowSpec, defs),
     }
     webhook = "/api/v1/webhooks/{webhookId}"
     listener = "/api/v1/listeners/{listenerId}"
@@ -91,6 +93,19 @@ def document() -> dict[str, Any]:
                 "put": _op("Replace a listener; omitted secrets are kept", body="ListenerSpec"),
                 "patch": _op("Update some fields", body="ListenerSpec"),
                 "delete": _op("Delete a listener", ok=204),
+            },
+            "/api/v1/flows": {
+                "get": _op("List flows"),
+                "post": _op("Create a flow (admin)", body="FlowSpec", ok=201),
+            },
+            "/api/v1/flows/{flowId}": {
+                "get": _op("Read a flow"),
+                "put": _op("Replace a flow", body="FlowSpec"),
+                "patch": _op("Update some fields", body="FlowSpec"),
+                "delete": _op("Delete a flow", ok=204),
+            },
+            "/api/v1/flows/{flowId}/executions": {
+                "get": _op("The last 100 flow.executed / flow.failed events, newest first")
             },
             f"{listener}/generate-url": {
                 "post": _op("The public URL; a new token for secret_url and token listeners")

@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
-from hookstream.config_writes import write_config
-from hookstream.errors import NotFoundError, ValidationFailedError, kafka_unavailable
+from hookstream.api.record_store import RecordStore
+from hookstream.errors import ValidationFailedError
 from hookstream.secret_box import SecretBox
 from hookstream.targets import TargetNotAllowedError, check_host
 from schemas.webhooks import Webhook, WebhookSpec, utc_now_iso
@@ -30,7 +29,9 @@ def new_webhook_id() -> str:
     return "wh_" + secrets.token_hex(8)
 
 
-class WebhookStore:
+class WebhookStore(RecordStore[Webhook]):
+    kind = "webhook"
+
     def __init__(
         self,
         *,
@@ -42,20 +43,10 @@ class WebhookStore:
         box: SecretBox,
     ) -> None:
         self._box = box
-        self.table = table
-        self._producer = producer
+        super().__init__(table=table, producer=producer)
         self._topics = topics
         self._resolver = resolver  # None: private targets allowed
         self._delivery_partitions = delivery_partitions
-
-    def list(self) -> list[Webhook]:
-        return sorted(self.table.values(), key=lambda wh: wh.created_at)
-
-    def get(self, webhook_id: str) -> Webhook:
-        webhook = self.table.get(webhook_id)
-        if webhook is None:
-            raise NotFoundError(f"webhook {webhook_id} not found")
-        return webhook
 
     async def create(self, body: dict[str, Any]) -> Webhook:
         spec = WebhookSpec.model_validate(body)
@@ -65,7 +56,7 @@ class WebhookStore:
         await self._topics.ensure(
             [TopicSpec(delivery_topic(webhook.id), self._delivery_partitions)]
         )
-        await self._write(webhook.id, webhook.to_json(self._box))
+        await self._store(webhook.id, webhook.to_json(self._box))
         return webhook
 
     async def replace(self, webhook_id: str, body: dict[str, Any]) -> Webhook:
@@ -81,10 +72,6 @@ class WebhookStore:
         merged.update(patch)
         return await self._save(current, WebhookSpec.model_validate(merged))
 
-    async def delete(self, webhook_id: str) -> None:
-        self.get(webhook_id)
-        await self._write(webhook_id, None)
-
     async def _save(self, current: Webhook, spec: WebhookSpec) -> Webhook:
         if spec.url != current.url:
             await self._check_target(spec.url)
@@ -97,7 +84,7 @@ class WebhookStore:
             disabled_reason=reason,
         )
         updated.previous_secrets = updated.rotated_from(current, datetime.now(UTC))
-        await self._write(current.id, updated.to_json(self._box))
+        await self._store(current.id, updated.to_json(self._box))
         return updated
 
     async def _check_target(self, url: str) -> None:
@@ -110,9 +97,3 @@ class WebhookStore:
                 f"url: {exc} (set HOOKSTREAM_ALLOW_PRIVATE_TARGETS=true for development)",
                 details=[{"field": "url", "message": str(exc)}],
             ) from None
-
-    async def _write(self, key: str, value: bytes | None) -> None:
-        try:
-            await write_config(self._producer, self.table, key, value)
-        except KafkaError as exc:
-            raise kafka_unavailable(exc) from None

@@ -35,10 +35,10 @@ from hookstream.ingress.bodies import (
     media_type,
     parse_body,
 )
+from hookstream.json_paths import get_path
 from hookstream.metrics import Metrics
 from hookstream.verification import (
     VerificationError,
-    value_at_path,
     verify_signed,
     verify_token_in_body,
 )
@@ -99,7 +99,7 @@ def provider_delivery_id(listener: Listener, headers: Any, payload: Any) -> str 
     if rule.delivery_id_header and headers.get(rule.delivery_id_header):
         return str(headers[rule.delivery_id_header])
     if rule.delivery_id_path:
-        found = value_at_path(payload, rule.delivery_id_path)
+        found = get_path(payload, rule.delivery_id_path)
         if isinstance(found, str | int) and not isinstance(found, bool):
             return str(found)
     return None

@@ -9,7 +9,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from tests.conftest import send_event
-from tests.support.api import ApiClient
+from tests.support.api import ApiClient, live_webhook
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
@@ -32,14 +32,15 @@ async def test_log_shows_request_and_response_newest_first_with_secrets_redacted
     unique: str,
 ) -> None:
     receiver.scripts["/logged"] = [(500, {})]
-    webhook = await api.create_webhook(
+    webhook = await live_webhook(
+        api,
+        worker,
         name="logged",
         url=f"{receiver.url}/logged",
         events=[f"inv.paid.{unique}"],
         secret="s3cret",
         basicAuth={"username": "u", "password": "p"},
     )
-    await worker.wait_knows(webhook)
     await send_event(
         producer, {"eventId": f"i-{unique}", "eventType": f"inv.paid.{unique}", "entityId": "9"}
     )
@@ -67,10 +68,9 @@ async def test_redeliver_sends_again_with_the_same_delivery_id(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
-        name="again", url=f"{receiver.url}/again", events=[f"inv.paid.{unique}"]
+    webhook = await live_webhook(
+        api, worker, name="again", url=f"{receiver.url}/again", events=[f"inv.paid.{unique}"]
     )
-    await worker.wait_knows(webhook)
     await send_event(
         producer, {"eventId": f"a-{unique}", "eventType": f"inv.paid.{unique}", "entityId": "9"}
     )
@@ -118,10 +118,9 @@ async def test_event_types_and_entities_are_served(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
-        name="ent", url=f"{receiver.url}/ent", events=[f"shipment.sent.{unique}"]
+    await live_webhook(
+        api, worker, name="ent", url=f"{receiver.url}/ent", events=[f"shipment.sent.{unique}"]
     )
-    await worker.wait_knows(webhook)
     await send_event(
         producer,
         {

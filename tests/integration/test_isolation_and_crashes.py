@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.conftest import EVENTS_TOPIC
-from tests.support.api import ApiClient
+from tests.support.api import ApiClient, live_webhook
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
@@ -81,10 +81,9 @@ async def test_per_entity_order_is_kept_for_a_healthy_endpoint(
     unique: str,
 ) -> None:
     event_type = f"ord.{unique}"
-    webhook = await api.create_webhook(
-        name="ordered", url=f"{receiver.url}/ordered", events=[event_type]
+    await live_webhook(
+        api, worker, name="ordered", url=f"{receiver.url}/ordered", events=[event_type]
     )
-    await worker.wait_knows(webhook)
     events = [
         {
             "eventId": f"{unique}-{entity}-{seq}",
@@ -115,10 +114,7 @@ async def test_sigkill_mid_stream_loses_nothing(
 ) -> None:
     event_type = f"crash.{unique}"
     receiver.delay = 0.01  # keep deliveries flowing while the worker dies
-    webhook = await api.create_webhook(
-        name="crash", url=f"{receiver.url}/crash", events=[event_type]
-    )
-    await worker.wait_knows(webhook)
+    await live_webhook(api, worker, name="crash", url=f"{receiver.url}/crash", events=[event_type])
     count = 400
     await produce_many(
         producer,

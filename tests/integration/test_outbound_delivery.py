@@ -11,7 +11,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from tests.conftest import send_event
-from tests.support.api import ApiClient
+from tests.support.api import ApiClient, live_webhook
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
@@ -42,7 +42,9 @@ async def test_json_delivery_has_every_header_signature_auth_and_entity(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
+    webhook = await live_webhook(
+        api,
+        worker,
         name="orders to CRM",
         url=f"{receiver.url}/json",
         events=[f"order.created.{unique}"],
@@ -51,7 +53,6 @@ async def test_json_delivery_has_every_header_signature_auth_and_entity(
         basicAuth={"username": "u", "password": "p"},
         headers={"X-Tenant": "acme"},
     )
-    await worker.wait_knows(webhook)
     await send_event(producer, event(unique))
 
     [request] = await receiver.wait_for("/json")
@@ -88,10 +89,13 @@ async def test_entity_left_out_unless_included_and_producer_entity_url_kept(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
-        name="no entity", url=f"{receiver.url}/plain", events=[f"order.created.{unique}"]
+    await live_webhook(
+        api,
+        worker,
+        name="no entity",
+        url=f"{receiver.url}/plain",
+        events=[f"order.created.{unique}"],
     )
-    await worker.wait_knows(webhook)
     await send_event(producer, event(unique, entityUrl="https://shop.example/orders/1"))
 
     [request] = await receiver.wait_for("/plain")
@@ -110,7 +114,9 @@ async def test_form_encoded_body_is_signed(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
+    webhook = await live_webhook(
+        api,
+        worker,
         name="form",
         url=f"{receiver.url}/form",
         events=[f"order.created.{unique}"],
@@ -118,7 +124,6 @@ async def test_form_encoded_body_is_signed(
         includeEntity=True,
         secret="formsecret",
     )
-    await worker.wait_knows(webhook)
     await send_event(producer, event(unique))
 
     [request] = await receiver.wait_for("/form")
@@ -142,13 +147,14 @@ async def test_get_sends_fields_as_query_string_without_body(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
+    webhook = await live_webhook(
+        api,
+        worker,
         name="get",
         url=f"{receiver.url}/get?static=1",
         method="GET",
         events=[f"order.created.{unique}"],
     )
-    await worker.wait_knows(webhook)
     await send_event(producer, event(unique))
 
     [request] = await receiver.wait_for("/get")
@@ -234,10 +240,9 @@ async def test_same_event_keeps_its_delivery_id(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
-        name="dedupe", url=f"{receiver.url}/dup", events=[f"order.created.{unique}"]
+    await live_webhook(
+        api, worker, name="dedupe", url=f"{receiver.url}/dup", events=[f"order.created.{unique}"]
     )
-    await worker.wait_knows(webhook)
     await send_event(producer, event(unique, 1))
     await send_event(producer, event(unique, 1))  # the producer retried: same eventId
     await send_event(producer, event(unique, 2))
@@ -257,10 +262,9 @@ async def test_url_change_and_delete_take_effect_without_restart(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
-        name="moving", url=f"{receiver.url}/before", events=[f"order.created.{unique}"]
+    webhook = await live_webhook(
+        api, worker, name="moving", url=f"{receiver.url}/before", events=[f"order.created.{unique}"]
     )
-    await worker.wait_knows(webhook)
     await send_event(producer, event(unique, 1))
     await receiver.wait_for("/before", 1)
 

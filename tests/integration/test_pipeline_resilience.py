@@ -12,7 +12,7 @@ from hookstream.metrics import Metrics
 from hookstream.settings import Settings
 from streams.topics import INVALID_EVENTS
 from tests.conftest import EVENTS_TOPIC, send_event
-from tests.support.api import ApiClient, ApiServer
+from tests.support.api import ApiClient, ApiServer, live_webhook
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
@@ -48,10 +48,9 @@ async def test_invalid_events_are_reported_and_the_pipeline_goes_on(
     kafka: str,
     unique: str,
 ) -> None:
-    webhook = await api.create_webhook(
-        name="after", url=f"{receiver.url}/after", events=[f"ok.{unique}"]
+    await live_webhook(
+        api, worker, name="after", url=f"{receiver.url}/after", events=[f"ok.{unique}"]
     )
-    await worker.wait_knows(webhook)
     bad = [
         f"not json {unique}".encode(),
         orjson.dumps([unique]),

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.topics import DEAD_LETTERS
 from tests.conftest import send_event
-from tests.support.api import ApiClient
+from tests.support.api import ApiClient, live_webhook
 from tests.support.processes import RETRY_SCHEDULE, WorkerProcess
 from tests.support.receiver import Receiver
 
@@ -23,10 +23,9 @@ def event(unique: str, n: int = 1) -> dict[str, object]:
 async def webhook_for(
     api: ApiClient, worker: WorkerProcess, receiver: Receiver, path: str, unique: str
 ) -> dict:
-    webhook = await api.create_webhook(
-        name=path, url=f"{receiver.url}{path}", events=[f"pay.failed.{unique}"]
+    webhook = await live_webhook(
+        api, worker, name=path, url=f"{receiver.url}{path}", events=[f"pay.failed.{unique}"]
     )
-    await worker.wait_knows(webhook)
     return webhook
 
 

@@ -67,3 +67,11 @@ class ApiClient:
         assert status == 201, body
         self.created.append(body["id"])
         return body  # type: ignore[no-any-return]
+
+
+async def live_webhook(api: ApiClient, worker: Any, **fields: Any) -> dict[str, Any]:
+    """Create a webhook and wait until the worker's table holds it, so the next
+    event produced is routed to it."""
+    webhook = await api.create_webhook(**fields)
+    await worker.wait_knows(webhook)
+    return webhook

@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from streams.child_process import terminate
+
 # Short delays so retry tests finish quickly: 1 attempt + 3 retries.
 RETRY_SCHEDULE = "1s,1s,2s"
 SECRET_KEY = "test-secret-key"
@@ -79,21 +81,10 @@ class WorkerProcess:
             return await r.text()
 
     async def stop(self) -> None:
-        await self._end(signal.SIGTERM, 30.0)
+        await terminate(self.process, timeout=30.0)
 
     async def kill(self) -> None:
-        await self._end(signal.SIGKILL, 10.0)
-
-    async def _end(self, sig: int, timeout: float) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        await terminate(self.process, timeout=10.0, sig=signal.SIGKILL)
 
 
 def base_env(bootstrap: str, tokens: str) -> dict[str, str]:

@@ -1,0 +1,139 @@
+"""Inbound webhook → flow → its destination topic, and a flow.executed event
+that an outbound webhook receives: the whole loop through Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from tests.support.api import ApiClient, ApiServer, live_webhook
+from tests.support.processes import WorkerProcess
+from tests.support.receiver import Receiver
+
+
+async def read_topic(kafka: str, topic: str, count: int, timeout: float = 60) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        metadata_max_age_ms=1000,
+    )
+    await consumer.start()
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            found += [orjson.loads(r.value) for rs in batch.values() for r in rs]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_inbound_webhook_runs_its_flow_and_emits_flow_events(
+    api: ApiClient,
+    worker: WorkerProcess,
+    ingress_server: ApiServer,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+    kafka: str,
+    unique: str,
+) -> None:
+    status, listener = await api.call("POST", "/api/v1/listeners", json={"name": "shop"})
+    assert status == 201
+    destination = f"orders.{unique}"
+    status, flow = await api.call(
+        "POST",
+        "/api/v1/flows",
+        json={
+            "name": "paid orders",
+            "listenerId": listener["id"],
+            "destinationTopic": destination,
+            "filter": "payload.status != 'draft'",
+            "mappings": [
+                {"to": "order.id", "from": "data.id"},
+                {"to": "order.total", "from": "data.amount"},
+            ],
+            "constants": [{"to": "source", "value": "shop"}],
+        },
+    )
+    assert status == 201, flow
+    failing_status, failing = await api.call(
+        "POST",
+        "/api/v1/flows",
+        json={
+            "name": "needs customer",
+            "listenerId": listener["id"],
+            "destinationTopic": destination,
+            "mappings": [{"to": "customer", "from": "data.customer"}],
+        },
+    )
+    assert failing_status == 201
+    webhook = await live_webhook(
+        api,
+        worker,
+        name="flow events",
+        url=f"{receiver.url}/flows",
+        events=["flow.executed", "flow.failed"],
+    )
+    assert webhook["events"] == ["flow.executed", "flow.failed"]
+
+    hook = f"{ingress_server.url}/hooks/{listener['id']}"
+    for body in (
+        {"status": "draft", "data": {"id": 0}},
+        {"status": "paid", "data": {"id": 7, "amount": 9.5}},
+    ):
+        async with http.post(hook, json=body) as response:
+            assert response.status == 202
+
+    [output] = await read_topic(kafka, destination, 1)
+    assert output == {"order": {"id": 7, "total": 9.5}, "source": "shop"}
+
+    requests = await receiver.wait_for("/flows", 3, timeout=90)  # executed + 2 x failed
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for request in requests:
+        body = orjson.loads(request.body)
+        by_type.setdefault(body["eventType"], []).append(body)
+    [executed] = by_type["flow.executed"]
+    assert executed["entityId"] == flow["id"]
+    failed_flows = {event["entityId"] for event in by_type["flow.failed"]}
+    assert failed_flows == {failing["id"]}  # the draft was filtered out of "paid orders"
+
+    async with asyncio.timeout(30):
+        while True:
+            status, runs = await api.call("GET", f"/api/v1/flows/{flow['id']}/executions")
+            if status == 200 and runs["data"]:
+                break
+            await asyncio.sleep(0.2)
+    assert runs["data"][0]["eventType"] == "flow.executed"
+    assert runs["data"][0]["entity"]["destinationTopic"] == destination
+
+
+async def test_flow_api_validates(api: ApiClient) -> None:
+    status, body = await api.call(
+        "POST",
+        "/api/v1/flows",
+        json={
+            "name": "x",
+            "listenerId": "ls_missing",
+            "destinationTopic": "out.topic",
+        },
+    )
+    assert status == 422 and body["error"]["details"][0]["field"] == "listenerId"
+    status, body = await api.call(
+        "POST",
+        "/api/v1/flows",
+        json={
+            "name": "x",
+            "listenerId": "ls_missing",
+            "destinationTopic": "out",
+            "filter": "a.[",
+        },
+    )
+    assert status == 422 and "JMESPath" in body["error"]["message"]
