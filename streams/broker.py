@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.child_process import terminate
 from streams.object_store import BUCKET, ObjectStore, ObjectStoreError
@@ -74,6 +74,26 @@ async def wait_until_serving(bootstrap: str, timeout: float = READY_TIMEOUT) -> 
                 await admin.close()
         await asyncio.sleep(0.3)
     raise BrokerError(f"broker at {bootstrap} not ready after {timeout:.0f}s: {last!r}")
+
+
+PROBE_TOPIC = "hookstream.__ready"
+
+
+async def _write_probe(bootstrap: str) -> None:
+    """Create (once) a topic: a metadata *write* round trip. With durable
+    storage the broker can answer reads while its store refuses writes."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics([NewTopic(PROBE_TOPIC, 1, 1)])
+        if PROBE_TOPIC not in await admin.list_topics():
+            raise BrokerError("the broker accepted no metadata write: is its storage writable?")
+    except (KafkaError, OSError) as exc:
+        raise BrokerError(f"the broker's storage refused a metadata write: {exc!r}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
 
 
 class EmbeddedBroker:
@@ -143,6 +163,8 @@ class EmbeddedBroker:
         )
         try:
             await wait_until_serving(self.bootstrap)
+            if self.storage == "disk":
+                await _write_probe(self.bootstrap)
         except BrokerError:
             await self.stop()
             raise

@@ -49,7 +49,7 @@ async def test_hanging_endpoint_does_not_delay_a_healthy_one(
     )
     await worker.wait_knows(healthy)
     await worker.wait_knows(hanging)
-    count = 120
+    count = 300  # the hanging endpoint needs >= 300/32 rounds x 3 s of timeouts
     await produce_many(
         producer,
         [
