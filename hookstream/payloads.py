@@ -51,6 +51,10 @@ def payload_fields(webhook: Webhook, delivery: Delivery, api_url: str) -> dict[s
     return fields
 
 
+def _form(fields: dict[str, Any]) -> str:
+    return urlencode([(name, str(fields[name])) for name in FORM_FIELDS])
+
+
 def _with_query(url: str, query: str) -> str:
     parts = urlsplit(url)
     merged = f"{parts.query}&{query}" if parts.query else query
@@ -62,7 +66,6 @@ def build_request(
 ) -> OutboundRequest:
     """``now`` is epoch seconds, used for the Standard Webhooks timestamp."""
     fields = payload_fields(webhook, delivery, api_url)
-    form = urlencode([(name, str(fields[name])) for name in FORM_FIELDS])
     out_headers: dict[str, str] = {
         h.USER_AGENT: h.USER_AGENT_VALUE,
         h.EVENT_ID: delivery.delivery_id,
@@ -80,16 +83,17 @@ def build_request(
 
     body: bytes | None
     if webhook.method == "GET":
+        form = _form(fields)
         url, body, signed = _with_query(webhook.url, form), None, form.encode()
     else:
         url = webhook.url
-        body = form.encode() if webhook.content_type == FORM else orjson.dumps(fields)
+        body = _form(fields).encode() if webhook.content_type == FORM else orjson.dumps(fields)
         out_headers[h.CONTENT_TYPE] = webhook.content_type
         signed = body
 
     # During a rotation window the replaced secret signs too, so receivers
     # still holding it keep verifying (Standard Webhooks: a space-separated list).
-    keys = webhook.signing_secrets(datetime.fromtimestamp(now, tz=UTC))
+    keys = webhook.signing_secrets(datetime.fromtimestamp(now, tz=UTC)) if webhook.secret else []
     if keys:
         if webhook.signature_scheme == "standard-webhooks":
             out_headers[h.SW_ID] = delivery.delivery_id

@@ -56,7 +56,7 @@ class PartitionLane:
         self.tracker = OffsetTracker()
         self._handler = handler
         self._slots = asyncio.Semaphore(concurrency)
-        self._tails: dict[bytes | None, asyncio.Task[None]] = {}
+        self._tails: dict[bytes | None, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
 
@@ -67,19 +67,27 @@ class PartitionLane:
     def submit(self, record: Any) -> None:
         self.tracker.add(record.offset)
         previous = self._tails.get(record.key)
-        task = asyncio.create_task(self._run(record, previous))
-        self._tails[record.key] = task
+        done = asyncio.get_running_loop().create_future()
+        self._tails[record.key] = done
+        task = asyncio.create_task(self._run(record, previous, done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, record: Any, previous: asyncio.Task[None] | None) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
-        async with self._slots:
-            await self._handle_until_done(record)
-        self.tracker.done(record.offset)
-        if self._tails.get(record.key) is asyncio.current_task():
-            del self._tails[record.key]
+    async def _run(
+        self, record: Any, previous: asyncio.Future[None] | None, done: asyncio.Future[None]
+    ) -> None:
+        # ``done`` resolves however this record ends (even cancelled), so the
+        # next record of the same key never waits forever and never sees our error.
+        try:
+            if previous is not None and not previous.done():
+                await asyncio.shield(previous)
+            async with self._slots:
+                await self._handle_until_done(record)
+            self.tracker.done(record.offset)
+        finally:
+            done.set_result(None)
+            if self._tails.get(record.key) is done:
+                del self._tails[record.key]
 
     async def _handle_until_done(self, record: Any) -> None:
         # A handler deals with delivery failures itself (retry topics); what
