@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install pinned dependencies
 
-run: $(STAMP) ## run broker (embedded unless KAFKA_BOOTSTRAP_SERVERS), worker and API
+run: $(STAMP) ## run broker (embedded unless KAFKA_BOOTSTRAP_SERVERS), worker, API and ingress
 	$(BIN)/hookstream run
 
 lint: $(STAMP) ## ruff and mypy --strict
@@ -43,7 +43,7 @@ test: $(STAMP) ## lint, then every test
 bench: $(STAMP) ## print the benchmark table
 	$(BIN)/python -m bench
 
-reset: ## erase the embedded broker's data (webhooks, events, offsets) and the secret key
+reset: ## erase the embedded broker's data (webhooks, events, offsets), secret key and admin token
 	rm -rf $${HOOKSTREAM_DATA_DIR:-.hookstream/data}
 
 clean: ## remove the virtualenv and caches

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from hookstream.retry_policy import tier_labels
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
-from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
+from streams.broker import BrokerError, EmbeddedBroker, port_in_use, wait_until_serving
 from streams.child_process import terminate
 from streams.kafka import ensure_core_topics
 
@@ -80,7 +80,23 @@ def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> s
     return "\n".join(lines)
 
 
+def busy_ports(settings: Settings) -> list[str]:
+    wanted = {
+        "HOOKSTREAM_API_PORT": settings.api_port,
+        "HOOKSTREAM_WORKER_PORT": settings.worker_port,
+        "HOOKSTREAM_INGRESS_PORT": settings.ingress_port,
+    }
+    return [f"{name}={port}" for name, port in wanted.items() if port_in_use("127.0.0.1", port)]
+
+
 async def run_all(settings: Settings) -> int:
+    taken = busy_ports(settings)
+    if taken:
+        log.error(
+            "ports already in use: %s. Is hookstream already running? Stop it or set other ports.",
+            ", ".join(taken),
+        )
+        return 1
     broker: EmbeddedBroker | None = None
     env = dict(os.environ)
     if settings.uses_embedded_broker:
