@@ -40,23 +40,24 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
 MAX_INVALID_VALUE = 64 * 1024
+CONFIG_CATCH_UP = 2.0
 
 
 class SubscriptionIndex:
     """Matching webhooks per event type, rebuilt lazily when the table changes."""
 
     def __init__(self, table: CompactedTable[Webhook]) -> None:
-        self._table = table
+        self.table = table
         self._version = -1
         self._by_type: dict[str, list[Webhook]] = {}
 
     def lookup(self, event_type: str) -> list[Webhook]:
-        if self._version != self._table.version:
+        if self._version != self.table.version:
             self._by_type.clear()
-            self._version = self._table.version
+            self._version = self.table.version
         found = self._by_type.get(event_type)
         if found is None:
-            found = self._by_type[event_type] = matching_webhooks(self._table.values(), event_type)
+            found = self._by_type[event_type] = matching_webhooks(self.table.values(), event_type)
         return found
 
 
@@ -128,6 +129,12 @@ class RouteEvents:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
             if not batches:
                 continue
+            # A webhook created (acknowledged) before these events were consumed
+            # must see them: apply every configuration change up to now first.
+            if not await self._index.table.catch_up(timeout=CONFIG_CATCH_UP):
+                log.warning(
+                    "webhook table did not catch up in %.0fs; routing anyway", CONFIG_CATCH_UP
+                )
             try:
                 await self._route_batch(batches)
                 committed = {tp: records[-1].offset + 1 for tp, records in batches.items()}

@@ -42,8 +42,8 @@ class TopicView:
         )
         self._ready = asyncio.Event()
         self._progress = asyncio.Condition()
-        self._rounds = 0  # completed fetch rounds
-        self._caught_up_round = -1  # last round that ended at the high watermark
+        # Per partition: every offset below this is applied (read-after-write).
+        self._applied_through: dict[TopicPartition, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._partitions: list[TopicPartition] = []
         self.version = 0  # bumps on every change, so callers can cache derived views
@@ -83,28 +83,41 @@ class TopicView:
                 log.warning("view=%s fetch failed: %r; retrying", self.topic, exc)
                 await asyncio.sleep(1)
                 continue
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
                     if record.key is not None:
                         self.apply(record.key.decode(), record.value)
-            self._rounds += 1
+                self._applied_through[tp] = records[-1].offset + 1
             if await self._caught_up():
-                self._caught_up_round = self._rounds
+                # Offsets can have gaps (compaction, control records): at the
+                # high watermark everything below it is applied.
+                for tp in self._partitions:
+                    self._applied_through[tp] = self._consumer.highwater(tp) or 0
                 if not self._ready.is_set():
                     log.info("view=%s recovered", self.topic)
                     self._ready.set()
             async with self._progress:
                 self._progress.notify_all()
 
-    async def sync(self, timeout: float) -> bool:
-        """Read-after-write across processes: wait until a fetch round that began
-        after this call has ended caught up, so anything acknowledged before the
-        call is applied. Two rounds, because the first may return prefetched data."""
-        target = self._rounds + 2
+    async def catch_up(self, timeout: float) -> bool:
+        """Read-after-write across processes: wait until everything acknowledged
+        on the topic before this call is applied here. Asks the broker for the
+        log end offsets and waits until the view has applied up to them (no
+        wait when it already has). False if that did not happen in time.
+
+        Tansu reports "base offset of the last batch + 1" as the end; that is
+        still exact enough here, because fetches return whole batches: once the
+        view has applied past a batch's base offset it has applied the batch."""
         try:
-            async with asyncio.timeout(timeout), self._progress:
-                await self._progress.wait_for(lambda: self._caught_up_round >= target)
-        except TimeoutError:
+            async with asyncio.timeout(timeout):
+                ends = await self._consumer.end_offsets(self._partitions)
+                async with self._progress:
+                    await self._progress.wait_for(
+                        lambda: all(
+                            self._applied_through.get(tp, 0) >= end for tp, end in ends.items()
+                        )
+                    )
+        except (TimeoutError, KafkaError):
             return False
         return True
 

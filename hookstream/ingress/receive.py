@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 STORE_TIMEOUT = 10.0
-SYNC_TIMEOUT = 1.0
+CATCH_UP_TIMEOUT = 1.0
 # Never copied into flow triggers.
 SENSITIVE_HEADERS = frozenset(
     {
@@ -112,7 +112,7 @@ async def receive(request: web.Request) -> web.Response:
     if listener is None or not listener.enabled:
         # Maybe created or enabled a moment ago through another process (GitHub
         # pings the instant a hook is saved): catch up before answering 404.
-        await ingress.listeners.sync(timeout=SYNC_TIMEOUT)
+        await ingress.listeners.catch_up(timeout=CATCH_UP_TIMEOUT)
         listener = ingress.listeners.get(listener_id)
     if listener is None or not listener.enabled:
         raise NotFoundError(f"no enabled listener {listener_id}")

@@ -249,7 +249,7 @@ async def test_bodies_and_bad_requests(
     )
     assert status == 200
     # Configuration reaches the ingress within a fetch round; wait for it.
-    assert await ingress_server.app[INGRESS_KEY].listeners.sync(timeout=10)
+    assert await ingress_server.app[INGRESS_KEY].listeners.catch_up(timeout=10)
     assert (await post(http, url))[0] == 404
     assert len(await triggers_for(kafka, listener["id"], 2, idle=0.5)) == 2  # nothing more written
 

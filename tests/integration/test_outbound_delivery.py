@@ -281,3 +281,24 @@ async def test_url_change_and_delete_take_effect_without_restart(
     assert status == 204
     status, body = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
     assert status == 404 and body["error"]["code"] == "not_found"
+
+
+async def test_event_produced_right_after_creating_a_webhook_reaches_it(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    # No waiting for the worker to see the webhook: the router catches up with
+    # the configuration topic before routing, so creation is read-after-write.
+    # (The race is too narrow to force here; test_topic_views shows catch_up
+    # itself is what makes a just-acknowledged write visible.)
+    for n in range(3):
+        await api.create_webhook(
+            name=f"instant {n}", url=f"{receiver.url}/instant{n}", events=[f"instant.{unique}.{n}"]
+        )
+        await send_event(producer, event(unique, n, eventType=f"instant.{unique}.{n}"))
+    for n in range(3):
+        [request] = await receiver.wait_for(f"/instant{n}")
+        assert orjson.loads(request.body)["eventId"] == f"e-{unique}-{n}"
