@@ -22,7 +22,7 @@ from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ReadyCheck = Callable[[], bool]
+ReadyCheck = Callable[[], Awaitable[bool]]
 
 METRICS_KEY = web.AppKey("metrics", Metrics)
 READY_KEY: web.AppKey[ReadyCheck] = web.AppKey("ready_check")
@@ -90,7 +90,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    ready = request.app[READY_KEY]()
+    ready = await request.app[READY_KEY]()
     return json_response({"ready": ready}, status=200 if ready else 503)
 
 

@@ -19,6 +19,7 @@ from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
 from hookstream.settings import Settings
 from hookstream.worker import WorkerRuntime
 from streams.broker_compat import faust_broker_options
+from streams.kafka import broker_reachable
 from streams.topics import FLOW_TRIGGERS, WORKER_APP_ID
 
 
@@ -67,8 +68,8 @@ def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, 
 
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
-        status = 200 if runtime.ready else 503
-        return web.json({"ready": runtime.ready}, status=status)
+        ready = runtime.ready and await broker_reachable(settings.bootstrap_servers)
+        return web.json({"ready": ready}, status=200 if ready else 503)
 
     @app.page("/internal/status")
     async def internal_status(web: Any, request: Any) -> Any:

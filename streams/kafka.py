@@ -28,6 +28,22 @@ def new_group_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKaf
     )
 
 
+async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection (for /readyz: a
+    cheap probe that needs no client internals)."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
+
+
 async def stop_quietly(client: Any, name: str) -> None:
     """Stop an aiokafka client even when the broker is already gone (its
     fetcher then surfaces a CancelledError or connection error on close)."""

@@ -22,7 +22,7 @@ from hookstream.targets import GuardedResolver
 from schemas.flows import Flow
 from schemas.listeners import Listener
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, new_producer, stop_quietly
+from streams.kafka import TopicAdmin, broker_reachable, new_producer, stop_quietly
 from streams.table import CompactedTable, RecentRecords, TopicView
 from streams.topics import (
     DELIVERY_LOG,
@@ -133,7 +133,11 @@ def kafka_resources(
         for view in ctx.views:
             await view.wait_ready(timeout=RECOVERY_TIMEOUT)
         app[CONTEXT_KEY] = ctx
-        app[READY_KEY] = lambda: ctx.ready
+
+        async def ready() -> bool:
+            return ctx.ready and await broker_reachable(bootstrap)
+
+        app[READY_KEY] = ready
         try:
             yield
         finally:

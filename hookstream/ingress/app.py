@@ -22,7 +22,7 @@ from hookstream.retry_policy import tier_labels
 from hookstream.settings import Settings
 from schemas.listeners import Listener
 from streams.broker_compat import producer_options
-from streams.kafka import ensure_core_topics, stop_quietly
+from streams.kafka import broker_reachable, ensure_core_topics, stop_quietly
 from streams.table import CompactedTable, SeenKeys
 from streams.topics import INBOUND_SEEN, LISTENERS
 
@@ -90,7 +90,11 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
             await view.start()
             await view.wait_ready(timeout=120)
         app[INGRESS_KEY] = ingress
-        app[READY_KEY] = lambda: ingress.ready
+
+        async def ready() -> bool:
+            return ingress.ready and await broker_reachable(bootstrap)
+
+        app[READY_KEY] = ready
         try:
             yield
         finally:

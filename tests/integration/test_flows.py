@@ -4,36 +4,19 @@ that an outbound webhook receives: the whole loop through Kafka."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer
 
 from tests.support.api import ApiClient, ApiServer, live_webhook
+from tests.support.kafka_reader import read_records, values
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
 
-async def read_topic(kafka: str, topic: str, count: int, timeout: float = 60) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        metadata_max_age_ms=1000,
-    )
-    await consumer.start()
-    found: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            found += [orjson.loads(r.value) for rs in batch.values() for r in rs]
-    finally:
-        await consumer.stop()
-    return found
+async def read_topic(kafka: str, topic: str, count: int) -> list[Any]:
+    return values(await read_records(kafka, topic, count=count))
 
 
 async def test_inbound_webhook_runs_its_flow_and_emits_flow_events(

@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from hookstream.api.app import create_api_from_settings
@@ -25,6 +24,7 @@ from hookstream.settings import Settings
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import FLOW_TRIGGERS
 from tests.support.api import TOKENS, ApiClient, ApiServer
+from tests.support.kafka_reader import keyed, read_records, values
 from tests.support.processes import SECRET_KEY
 
 BODY = orjson.dumps({"action": "opened", "number": 7})
@@ -51,33 +51,10 @@ async def triggers_for(
     kafka: str, listener_id: str, expect: int, idle: float = 2.0
 ) -> list[dict[str, Any]]:
     """Every flow trigger for the listener (waits for ``expect``, then for quiet)."""
-    consumer = AIOKafkaConsumer(
-        FLOW_TRIGGERS,
-        bootstrap_servers=kafka,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+    records = await read_records(
+        kafka, FLOW_TRIGGERS, where=keyed(listener_id), count=expect, settle=idle
     )
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 60
-    quiet_since = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            new = [
-                orjson.loads(r.value)
-                for rs in batch.values()
-                for r in rs
-                if r.key == listener_id.encode()
-            ]
-            if new:
-                found += new
-                quiet_since = time.monotonic()
-            elif len(found) >= expect and time.monotonic() - quiet_since > idle:
-                break
-    finally:
-        await consumer.stop()
-    return found
+    return values(records)
 
 
 def hook_url(ingress: ApiServer, listener: dict[str, Any], token: str | None = None) -> str:
@@ -296,9 +273,15 @@ async def test_broker_down_is_503_never_202(tmp_path: Path, http: aiohttp.Client
         async with asyncio.timeout(30):
             while (await post(http, hook_url(ingress, listener)))[0] != 202:
                 await asyncio.sleep(0.2)  # until the ingress has seen the new listener
+        async with http.get(f"{ingress.url}/readyz") as response:
+            assert response.status == 200
         await broker.stop()
         status, body = await post(http, hook_url(ingress, listener))
         assert status == 503 and body["error"]["code"] == "unavailable"
+        async with http.get(f"{ingress.url}/readyz") as response:
+            assert response.status == 503  # readiness follows the broker
+        async with http.get(f"{ingress.url}/healthz") as response:
+            assert response.status == 200  # alive all the same
     finally:
         await ingress.stop()
         await api.stop()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from hookstream.api.app import create_api_from_settings
 from hookstream.metrics import Metrics
@@ -13,31 +13,16 @@ from hookstream.settings import Settings
 from streams.topics import INVALID_EVENTS
 from tests.conftest import EVENTS_TOPIC, send_event
 from tests.support.api import ApiClient, ApiServer, live_webhook
+from tests.support.kafka_reader import read_records, values
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
 
-async def read_invalid_events(
-    kafka: str, marker: str, count: int, timeout: float = 60.0
-) -> list[dict]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
-    await consumer.start()
-    tp = TopicPartition(INVALID_EVENTS, 0)
-    consumer.assign([tp])
-    await consumer.seek_to_beginning(tp)
-    found: list[dict] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while len(found) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        value = orjson.loads(record.value)
-                        if marker in value["value"]:
-                            found.append(value)
-    finally:
-        await consumer.stop()
-    return found
+async def read_invalid_events(kafka: str, marker: str, count: int) -> list[dict]:
+    def marked(record: Any) -> bool:
+        return marker in orjson.loads(record.value)["value"]
+
+    return values(await read_records(kafka, INVALID_EVENTS, where=marked, count=count))
 
 
 async def test_invalid_events_are_reported_and_the_pipeline_goes_on(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from streams.topics import DEAD_LETTERS
 from tests.conftest import send_event
 from tests.support.api import ApiClient, live_webhook
+from tests.support.kafka_reader import keyed, read_records, values
 from tests.support.processes import RETRY_SCHEDULE, WorkerProcess
 from tests.support.receiver import Receiver
 
@@ -29,24 +30,9 @@ async def webhook_for(
     return webhook
 
 
-async def read_dead_letters(kafka: str, delivery_id: str, timeout: float = 60.0) -> dict:
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTERS,
-        bootstrap_servers=kafka,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        if record.key == delivery_id.encode():
-                            return orjson.loads(record.value)
-    finally:
-        await consumer.stop()
+async def read_dead_letters(kafka: str, delivery_id: str) -> dict:
+    [dead] = values(await read_records(kafka, DEAD_LETTERS, where=keyed(delivery_id)))
+    return dead
 
 
 async def test_failures_are_retried_with_the_same_delivery_id(

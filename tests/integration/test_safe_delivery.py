@@ -7,33 +7,21 @@ import hashlib
 import hmac
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from hookstream.payloads import OutboundRequest
 from hookstream.sender import Sender
 from streams.topics import WEBHOOKS
 from tests.conftest import send_event
 from tests.support.api import ApiClient
+from tests.support.kafka_reader import keyed, read_records
 from tests.support.processes import WorkerProcess
 from tests.support.receiver import Receiver
 
 
 async def stored_records(kafka: str, webhook_id: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
-    await consumer.start()
-    tp = TopicPartition(WEBHOOKS, 0)
-    consumer.assign([tp])
-    await consumer.seek_to_beginning(tp)
-    found: list[bytes] = []
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=1000)
-            if not batch:
-                break
-            found += [r.value for rs in batch.values() for r in rs if r.key == webhook_id.encode()]
-    finally:
-        await consumer.stop()
-    return found
+    records = await read_records(kafka, WEBHOOKS, where=keyed(webhook_id), settle=1.0)
+    return [record.value for record in records]
 
 
 async def test_secrets_are_encrypted_in_the_config_topic(api: ApiClient, kafka: str) -> None:
