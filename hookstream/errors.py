@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookstream.headers import RETRY_AFTER
+
 
 class HookstreamError(Exception):
     status = 500
@@ -62,4 +64,4 @@ class UnavailableError(HookstreamError):
 
 
 def kafka_unavailable(exc: Exception, doing: str = "store the change") -> UnavailableError:
-    return UnavailableError(f"could not {doing} in Kafka: {exc}", headers={"Retry-After": "5"})
+    return UnavailableError(f"could not {doing} in Kafka: {exc}", headers={RETRY_AFTER: "5"})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
+from hookstream.headers import RETRY_AFTER
 from hookstream.retry_schedule import format_duration
 from hookstream.sender import AttemptResult
 
@@ -61,7 +62,7 @@ def decide(
     delay = schedule[attempt - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
     tier_delay = schedule[attempt - 1]
     if result.status in HONOURS_RETRY_AFTER:
-        asked = parse_retry_after(_header(result, "Retry-After"), now)
+        asked = parse_retry_after(_header(result, RETRY_AFTER), now)
         if asked is not None and asked > delay:
             # Wait at least as long as asked, in the first tier long enough
             # (tiers are FIFO, so a record never waits behind a longer one).

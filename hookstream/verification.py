@@ -10,6 +10,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from hookstream.headers import AUTHORIZATION
 from hookstream.json_paths import get_path
 from schemas.listeners import Verification
 
@@ -39,7 +40,7 @@ def _digest(algorithm: str, key: bytes, message: bytes) -> bytes:
 
 
 def verify_basic(rule: Verification, headers: Mapping[str, str]) -> None:
-    scheme, _, encoded = _header(headers, "Authorization").partition(" ")
+    scheme, _, encoded = _header(headers, AUTHORIZATION).partition(" ")
     if scheme.lower() != "basic":
         raise VerificationError("missing basic credentials")
     try:

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from hookstream.errors import ForbiddenError, UnauthorizedError
+from hookstream.headers import AUTHORIZATION
 from hookstream.http_common import UNAUTHENTICATED_PATHS, Handler
 
 Role = Literal["admin", "viewer"]
@@ -47,7 +48,7 @@ def auth_middleware(tokens: Mapping[str, Role]) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in UNAUTHENTICATED_PATHS or request.path == OPENAPI_PATH:
             return await handler(request)
-        header = request.headers.get("Authorization", "")
+        header = request.headers.get(AUTHORIZATION, "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise UnauthorizedError(
