@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from hookstream.metrics import Metrics
 from hookstream.transforms import FlowOutcome, execution_id, run_flow
 from schemas.flows import Flow
-from schemas.webhooks import utc_now_iso
+from schemas.timestamps import utc_now_iso
 from streams.kafka import TopicAdmin
 from streams.table import CompactedTable
 from streams.topics import FLOW_EVENTS, TopicSpec

@@ -17,7 +17,8 @@ from hookstream.metrics import Metrics
 from hookstream.payloads import OutboundRequest, build_request, redact_headers
 from hookstream.sender import MAX_LOGGED_BODY, AttemptResult, Sender
 from schemas.deliveries import Delivery
-from schemas.webhooks import Webhook, utc_now_iso
+from schemas.timestamps import utc_now_iso
+from schemas.webhooks import Webhook
 from streams.topics import DELIVERY_LOG
 
 log = logging.getLogger(__name__)

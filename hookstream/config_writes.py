@@ -7,7 +7,8 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 
 from hookstream.secret_box import SecretBox
-from schemas.webhooks import Webhook, utc_now_iso
+from schemas.timestamps import utc_now_iso
+from schemas.webhooks import Webhook
 from streams.table import CompactedTable, TopicView
 
 

@@ -21,7 +21,8 @@ from hookstream.retry_policy import decide
 from hookstream.secret_box import SecretBox
 from hookstream.sender import AttemptResult
 from schemas.deliveries import Delivery
-from schemas.webhooks import Webhook, utc_now_iso
+from schemas.timestamps import utc_now_iso
+from schemas.webhooks import Webhook
 from streams.table import CompactedTable
 from streams.topics import DEAD_LETTERS, retry_topic
 

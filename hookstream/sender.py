@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -34,16 +33,6 @@ class AttemptResult:
     @property
     def ok(self) -> bool:
         return self.outcome == "success"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "status": self.status,
-            "headers": self.headers,
-            "body": self.body,
-            "error": self.error,
-            "durationMs": round(self.duration * 1000, 2),
-        }
 
 
 def _truncate(data: bytes) -> str:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
+
+from schemas.timestamps import iso_from_millis, iso_utc
 
 EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$")
 MAX_ID_LENGTH = 200
@@ -59,11 +61,6 @@ class DomainEvent:
         return self.event_type.split(".", 1)[0].lower()
 
 
-def iso_from_millis(millis: int) -> str:
-    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _required_id(data: dict[str, Any], field: str, *, allow_int: bool = False) -> str:
     value = data.get(field)
     if allow_int and isinstance(value, int) and not isinstance(value, bool):
@@ -87,8 +84,7 @@ def _normalise_timestamp(value: Any, broker_millis: int) -> str:
             raise InvalidEventError("timestamp must be ISO 8601 or epoch milliseconds") from None
         if moment.tzinfo is None:
             raise InvalidEventError("timestamp must include a timezone (e.g. Z)")
-        utc = moment.astimezone(UTC)
-        return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(moment)
     raise InvalidEventError("timestamp must be ISO 8601 or epoch milliseconds")
 
 

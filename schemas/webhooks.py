@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hookstream.secret_box import SecretBox
+from schemas.timestamps import iso_utc
 
 ALL_EVENTS = "*"
 JSON: Final = "application/json"
@@ -46,14 +47,6 @@ def _transform_secrets(data: dict[str, Any], fn: Callable[[str], str]) -> None:
         auth["password"] = fn(auth["password"])
     for previous in data.get("previousSecrets") or []:
         previous["secret"] = fn(previous["secret"])
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def utc_now_iso() -> str:
-    return iso_utc(datetime.now(UTC))
 
 
 class _Model(BaseModel):
@@ -182,10 +175,8 @@ class Webhook(WebhookSpec):
         stamp = iso_utc(now)
         kept = [p for p in old.previous_secrets if p.expires_at > stamp and p.secret != self.secret]
         if old.secret is not None and old.secret != self.secret:
-            expires = (now + ROTATION_WINDOW).isoformat(timespec="milliseconds")
-            kept.insert(
-                0, PreviousSecret(secret=old.secret, expires_at=expires.replace("+00:00", "Z"))
-            )
+            expires = iso_utc(now + ROTATION_WINDOW)
+            kept.insert(0, PreviousSecret(secret=old.secret, expires_at=expires))
         return kept[:MAX_PREVIOUS_SECRETS]
 
     def to_json(self, box: SecretBox | None = None) -> bytes:

@@ -13,7 +13,7 @@ from hookstream.errors import ConflictError, NotFoundError, kafka_unavailable
 from hookstream.http_common import json_response
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
-from schemas.webhooks import utc_now_iso
+from schemas.timestamps import utc_now_iso
 from streams.topics import TopicSpec, delivery_topic
 
 routes = web.RouteTableDef()

@@ -11,7 +11,7 @@ from hookstream.api.record_store import RecordStore
 from hookstream.errors import ValidationFailedError
 from schemas.flows import Flow, FlowSpec
 from schemas.listeners import Listener
-from schemas.webhooks import utc_now_iso
+from schemas.timestamps import utc_now_iso
 from streams.table import CompactedTable
 
 

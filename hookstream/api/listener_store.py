@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from hookstream.api.record_store import RecordStore
 from hookstream.secret_box import SecretBox
 from schemas.listeners import TOKEN_TYPES, Listener, ListenerSpec, listener_url
-from schemas.webhooks import utc_now_iso
+from schemas.timestamps import utc_now_iso
 from streams.table import CompactedTable
 
 # Write-only verification fields: omitted keeps the stored value, null clears it.

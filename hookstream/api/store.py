@@ -15,7 +15,8 @@ from hookstream.api.record_store import RecordStore
 from hookstream.errors import ValidationFailedError
 from hookstream.secret_box import SecretBox
 from hookstream.targets import TargetNotAllowedError, check_host
-from schemas.webhooks import Webhook, WebhookSpec, utc_now_iso
+from schemas.timestamps import utc_now_iso
+from schemas.webhooks import Webhook, WebhookSpec
 from streams.kafka import TopicAdmin
 from streams.table import CompactedTable
 from streams.topics import TopicSpec, delivery_topic

@@ -43,7 +43,7 @@ from hookstream.verification import (
     verify_token_in_body,
 )
 from schemas.listeners import Listener
-from schemas.webhooks import utc_now_iso
+from schemas.timestamps import utc_now_iso
 from streams.table import CompactedTable, SeenKeys
 from streams.topics import FLOW_TRIGGERS, INBOUND_SEEN
 
