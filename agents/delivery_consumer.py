@@ -20,9 +20,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from hookstream.attempts import Attempter
+from hookstream.delivery.attempts import Attempter
+from hookstream.delivery.sender import AttemptResult
 from hookstream.metrics import Metrics
-from hookstream.sender import AttemptResult
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
 from streams.kafka import stop_quietly

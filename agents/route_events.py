@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from hookstream.matching import matching_webhooks
+from hookstream.delivery.matching import matching_webhooks
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent, InvalidEventError, parse_event

@@ -4,17 +4,20 @@ topic, and a ``flow.executed`` or ``flow.failed`` domain event goes to
 ``events.flows``, where outbound webhooks can subscribe to it.
 
 ``hookstream.flow-triggers`` is one fixed topic, so this is a real faust
-agent (see streams/app.py); this class is what it calls for each message.
-Writes are awaited before the agent moves on, so faust commits the trigger
-only after its results are stored (at-least-once; execution ids are stable).
+agent (:func:`define_run_flows`); :class:`FlowRunner` is what it calls for
+each message. Writes are awaited before the agent moves on, so faust commits
+the trigger only after its results are stored (at-least-once; execution ids
+are stable).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import faust
 import orjson
 from aiokafka import AIOKafkaProducer
 
@@ -24,7 +27,7 @@ from schemas.flows import Flow
 from schemas.timestamps import utc_now_iso
 from streams.kafka import TopicAdmin
 from streams.table import CompactedTable
-from streams.topics import FLOW_EVENTS, TopicSpec
+from streams.topics import FLOW_EVENTS, FLOW_TRIGGERS, TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +99,18 @@ class FlowRunner:
         event = orjson.dumps(flow_event(flow, trigger, outcome))
         acks.append(await self._producer.send(FLOW_EVENTS, key=flow.id.encode(), value=event))
         return acks
+
+
+TriggerHandler = Callable[[bytes | None], Awaitable[None]]
+
+
+def define_run_flows(app: faust.App, handle: TriggerHandler) -> Any:
+    """The faust agent on ``hookstream.flow-triggers``; faust commits each
+    trigger's offset after ``handle`` returns."""
+    flow_triggers = app.topic(FLOW_TRIGGERS, key_serializer="raw", value_serializer="raw")
+
+    async def run_flows(stream: Any) -> None:
+        async for value in stream:
+            await handle(value)
+
+    return app.agent(flow_triggers, name="run_flows")(run_flows)

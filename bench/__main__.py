@@ -23,10 +23,10 @@ from aiokafka import AIOKafkaProducer
 from hookstream.api.app import create_api_from_settings
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
+from hookstream.testing.api import TOKENS, ApiClient, ApiServer
+from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
 from streams.broker import EmbeddedBroker, free_port
 from streams.kafka import ensure_core_topics
-from tests.support.api import TOKENS, ApiClient, ApiServer
-from tests.support.processes import SECRET_KEY, WorkerProcess, base_env
 
 HTTP_REQUESTS = 4000
 HTTP_CONCURRENCY = 64

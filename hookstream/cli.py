@@ -19,7 +19,7 @@ def _worker(settings: Settings) -> None:
     import faust  # noqa: PLC0415 - heavy import only for this process
 
     from hookstream.metrics import Metrics  # noqa: PLC0415
-    from streams.app import create_worker_app  # noqa: PLC0415
+    from hookstream.worker import create_worker_app  # noqa: PLC0415
 
     app, _ = create_worker_app(settings, Metrics())
     worker = faust.Worker(app, loglevel="info", redirect_stdouts=False)
@@ -40,19 +40,20 @@ def _api(settings: Settings) -> None:
 
 
 def _ingress(settings: Settings) -> None:
-    from hookstream.ingress.app import create_ingress  # noqa: PLC0415
+    from hookstream.inbound.app import create_ingress  # noqa: PLC0415
 
     logs.configure()
     _serve(create_ingress(settings), settings.ingress_port, settings)
 
 
 def _broker(settings: Settings) -> None:
+    from hookstream.supervisor import embedded_broker  # noqa: PLC0415
     from streams.broker import BrokerError  # noqa: PLC0415
 
     logs.configure()
 
     async def serve() -> None:
-        broker = settings.embedded_broker()
+        broker = embedded_broker(settings)
         try:
             await broker.start()
         except BrokerError as exc:

@@ -7,16 +7,16 @@ module reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hookstream.retry_schedule import parse_schedule
-from hookstream.secret_box import SecretBox, box_from
-from streams.broker import EmbeddedBroker
+from hookstream.delivery.retry_schedule import parse_schedule, tier_labels
+from hookstream.tokens import Role, parse_tokens
 
 EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_RETRY_SCHEDULE = "5s,1m,5m,30m,2h,8h,24h"
 
 
 class Settings(BaseSettings):
@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     event_topics: str = r"^events\..+"
     allow_private_targets: bool = False
     delivery_timeout: float = 10.0
-    retry_schedule: str = "5s,1m,5m,30m,2h,8h,24h"
+    # Parsed at load: "5s,1m" → (5.0, 60.0); a bad value stops the process at start.
+    retry_schedule: Annotated[tuple[float, ...], NoDecode] = parse_schedule(DEFAULT_RETRY_SCHEDULE)
     secret_key: SecretStr | None = None
     # disk: the embedded broker keeps its data under data_dir; memory: forgets on stop.
     embedded_storage: Literal["disk", "memory"] = "disk"
@@ -55,34 +56,41 @@ class Settings(BaseSettings):
     delivery_concurrency: int = 8
     replication_factor: int = 1
 
-    @field_validator("retry_schedule")
+    _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
+
+    @field_validator("retry_schedule", mode="before")
     @classmethod
-    def _schedule_parses(cls, value: str) -> str:
-        parse_schedule(value)
-        return value
+    def _parse_schedule(cls, value: Any) -> Any:
+        return parse_schedule(value) if isinstance(value, str) else value
+
+    def model_post_init(self, context: Any, /) -> None:
+        # The token table is parsed once, here, so a malformed value fails at start.
+        if self.api_tokens is not None:
+            self._token_roles = parse_tokens(self.api_tokens.get_secret_value())
 
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap_servers or EMBEDDED_BOOTSTRAP
 
-    def embedded_broker(self) -> EmbeddedBroker:
-        host, _, port = self.bootstrap_servers.partition(":")
-        return EmbeddedBroker(
-            host,
-            int(port or 9092),
-            storage=self.embedded_storage,
-            data_dir=self.data_dir,
-            log_file=self.data_dir / "broker.log" if self.embedded_storage == "disk" else None,
-        )
-
     @property
     def uses_embedded_broker(self) -> bool:
         return self.kafka_bootstrap_servers is None
 
-    def secret_box(self) -> SecretBox:
-        configured = self.secret_key.get_secret_value() if self.secret_key else None
-        return box_from(configured, self.data_dir)
+    @property
+    def configured_secret_key(self) -> str | None:
+        """HOOKSTREAM_SECRET_KEY, or None: then the key kept in the data dir is used."""
+        return self.secret_key.get_secret_value() if self.secret_key else None
+
+    @property
+    def token_roles(self) -> dict[str, Role] | None:
+        """{token: role} from HOOKSTREAM_API_TOKENS, or None when it is unset."""
+        return self._token_roles
 
     @property
     def retry_delays(self) -> tuple[float, ...]:
-        return parse_schedule(self.retry_schedule)
+        return self.retry_schedule
+
+    @property
+    def retry_tiers(self) -> list[str]:
+        """Delay-tier topic labels, one per distinct delay of the schedule."""
+        return tier_labels(self.retry_schedule)

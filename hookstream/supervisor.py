@@ -15,7 +15,6 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from hookstream.retry_policy import tier_labels
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
 from streams.broker import BrokerError, EmbeddedBroker, port_in_use, wait_until_serving
@@ -33,6 +32,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def embedded_broker(settings: Settings) -> EmbeddedBroker:
+    """The broker ``make run`` embeds when KAFKA_BOOTSTRAP_SERVERS is unset."""
+    host, _, port = settings.bootstrap_servers.partition(":")
+    return EmbeddedBroker(
+        host,
+        int(port or 9092),
+        storage=settings.embedded_storage,
+        data_dir=settings.data_dir,
+        log_file=settings.data_dir / "broker.log" if settings.embedded_storage == "disk" else None,
+    )
 
 
 def spawn(command: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
@@ -100,7 +111,7 @@ async def run_all(settings: Settings) -> int:
     broker: EmbeddedBroker | None = None
     env = dict(os.environ)
     if settings.uses_embedded_broker:
-        broker = settings.embedded_broker()
+        broker = embedded_broker(settings)
         try:
             await broker.start()
         except BrokerError as exc:
@@ -114,9 +125,7 @@ async def run_all(settings: Settings) -> int:
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         await wait_until_serving(bootstrap)
-        await ensure_core_topics(
-            bootstrap, settings.replication_factor, tier_labels(settings.retry_delays)
-        )
+        await ensure_core_topics(bootstrap, settings.replication_factor, settings.retry_tiers)
         generated = settings.api_tokens is None
         # Kept in the data dir, so scripts using it survive a restart.
         token = load_or_create_key(settings.data_dir, ADMIN_TOKEN_FILE)

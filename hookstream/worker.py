@@ -1,4 +1,13 @@
-"""The worker's resources, opened and closed in one place."""
+"""The worker process: a faust App hosting every agent, and the resources
+they share, opened and closed in one place.
+
+faust hosts the worker process: lifecycle, signal handling, logging, the web
+server for /metrics, /healthz and /readyz, and the ``run_flows`` agent on the
+fixed topic ``hookstream.flow-triggers``. The hot-path agents (route_events,
+deliver_webhooks, retry_deliveries) consume topic *patterns* or need to pause
+partitions until records are due, which faust's Kafka driver cannot do, so
+they are supervised aiokafka consumers started and stopped with the app (see
+streams/broker_compat.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +15,35 @@ import asyncio
 import logging
 from typing import Any
 
+import faust
+
 from agents.deliver_webhooks import DeliverWebhooks
 from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
-from agents.run_flows import FlowRunner
-from hookstream.attempts import Attempter
-from hookstream.metrics import Metrics
-from hookstream.outcomes import FailureRouter
-from hookstream.retry_policy import tier_labels
-from hookstream.sender import Sender
+from agents.run_flows import FlowRunner, define_run_flows
+from hookstream.delivery.attempts import Attempter
+from hookstream.delivery.failure_router import FailureRouter
+from hookstream.delivery.sender import Sender
+from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
+from hookstream.secret_box import box_from
 from hookstream.settings import Settings
 from schemas.flows import Flow
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, new_group_consumer, new_producer
+from streams.broker_compat import faust_broker_options
+from streams.kafka import (
+    TopicAdmin,
+    broker_reachable,
+    broker_urls,
+    new_group_consumer,
+    new_producer,
+)
 from streams.table import CompactedTable
 from streams.topics import (
     DELIVER_GROUP,
     FLOWS,
     RETRY_GROUP,
     WEBHOOKS,
+    WORKER_APP_ID,
     core_topics,
     retry_topic,
 )
@@ -42,7 +61,7 @@ class WorkerRuntime:
     def _build(self) -> None:
         """Create the clients; aiokafka requires a running event loop for this."""
         settings, metrics = self.settings, self.metrics
-        box = settings.secret_box()
+        box = box_from(settings.configured_secret_key, settings.data_dir)
         bootstrap = settings.bootstrap_servers
         self.topics = TopicAdmin(bootstrap, settings.replication_factor)
         self.producer = new_producer(bootstrap)
@@ -104,7 +123,7 @@ class WorkerRuntime:
 
     @property
     def retry_tiers(self) -> list[str]:
-        return tier_labels(self.settings.retry_delays)
+        return self.settings.retry_tiers
 
     async def start(self) -> None:
         self._build()
@@ -167,3 +186,46 @@ class WorkerRuntime:
             "ready": self.ready,
             "webhooks": {wh.id: wh.updated_at for wh in self.webhooks.values()},
         }
+
+
+def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, WorkerRuntime]:
+    app = faust.App(
+        WORKER_APP_ID,
+        broker=broker_urls(settings.bootstrap_servers),
+        web_port=settings.worker_port,
+        web_bind="0.0.0.0",  # noqa: S104 - metrics must be scrapeable
+        topic_partitions=4,
+        topic_replication_factor=settings.replication_factor,
+        producer_acks=-1,
+        **faust_broker_options(),
+    )
+    runtime = WorkerRuntime(settings, metrics)
+
+    async def start_pipeline() -> None:
+        await runtime.start()
+
+    async def stop_pipeline(sender: Any, *args: Any, **kwargs: Any) -> None:
+        await runtime.stop()
+
+    define_run_flows(app, runtime.run_flow_trigger)
+    app.task(start_pipeline)
+    app.on_before_shutdown.connect(stop_pipeline)  # type: ignore[arg-type]
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.render(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        ready = runtime.ready and await broker_reachable(settings.bootstrap_servers)
+        return web.json({"ready": ready}, status=200 if ready else 503)
+
+    @app.page("/internal/status")
+    async def internal_status(web: Any, request: Any) -> Any:
+        return web.json(runtime.status())
+
+    return app, runtime

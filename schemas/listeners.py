@@ -7,10 +7,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from hookstream.ingress.bodies import UnparseableBodyError, xml_to_json
-from hookstream.secret_box import SecretBox
+from schemas.sealing import Sealer
 from schemas.webhooks import _Model
 
 Provider = Literal["custom", "github", "stripe", "shopify", "slack", "standard-webhooks"]
@@ -88,17 +87,6 @@ class ListenerSpec(_Model):
     sample_data: Any = Field(default=None, alias="sampleData")
     enabled: bool = True
 
-    @field_validator("sample_data")
-    @classmethod
-    def _xml_sample_to_json(cls, value: Any) -> Any:
-        """Sample data may be given as XML text; it is kept as JSON."""
-        if isinstance(value, str) and value.lstrip().startswith("<"):
-            try:
-                return xml_to_json(value.encode())
-            except UnparseableBodyError as exc:
-                raise ValueError(str(exc)) from None
-        return value
-
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
@@ -115,13 +103,13 @@ class Listener(ListenerSpec):
     created_at: str = Field(alias="createdAt")
     updated_at: str = Field(alias="updatedAt")
 
-    def to_json(self, box: SecretBox) -> bytes:
+    def to_json(self, box: Sealer) -> bytes:
         data = self.model_dump(by_alias=True, mode="json")
         _transform(data, box.seal)
         return orjson.dumps(data)
 
     @classmethod
-    def from_json(cls, raw: bytes, box: SecretBox) -> Listener:
+    def from_json(cls, raw: bytes, box: Sealer) -> Listener:
         data = orjson.loads(raw)
         _transform(data, box.open)
         return cls.model_validate(data)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hookstream.secret_box import SecretBox
+from schemas.sealing import Sealer
 from schemas.timestamps import iso_utc
 
 ALL_EVENTS = "*"
@@ -179,14 +179,14 @@ class Webhook(WebhookSpec):
             kept.insert(0, PreviousSecret(secret=old.secret, expires_at=expires))
         return kept[:MAX_PREVIOUS_SECRETS]
 
-    def to_json(self, box: SecretBox | None = None) -> bytes:
+    def to_json(self, box: Sealer | None = None) -> bytes:
         data = self.model_dump(by_alias=True, mode="json")
         if box is not None:
             _transform_secrets(data, box.seal)
         return orjson.dumps(data)
 
     @classmethod
-    def from_json(cls, raw: bytes, box: SecretBox | None = None) -> Webhook:
+    def from_json(cls, raw: bytes, box: Sealer | None = None) -> Webhook:
         data = orjson.loads(raw)
         if box is not None:
             _transform_secrets(data, box.open)

@@ -18,6 +18,11 @@ from streams.topics import TopicSpec, core_topics
 log = logging.getLogger(__name__)
 
 
+def broker_urls(bootstrap: str) -> list[str]:
+    """``host:port,…`` as faust broker URLs."""
+    return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
+
+
 def new_producer(bootstrap: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_options())
 

@@ -21,14 +21,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from hookstream.api.app import create_api_from_settings
-from hookstream.ingress.app import create_ingress
+from hookstream.inbound.app import create_ingress
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
+from hookstream.testing.api import TOKENS, ApiClient, ApiServer
+from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
+from hookstream.testing.receiver import Receiver
 from streams.broker import EmbeddedBroker, free_port
 from streams.kafka import ensure_core_topics
-from tests.support.api import TOKENS, ApiClient, ApiServer
-from tests.support.processes import SECRET_KEY, WorkerProcess, base_env
-from tests.support.receiver import Receiver
 
 EVENTS_TOPIC = "events.itest"
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from hookstream.api import catalog, deliveries, flows, listeners, webhooks
-from hookstream.api.auth import OPENAPI_PATH, Role, auth_middleware, parse_tokens
+from hookstream.api.auth import OPENAPI_PATH, auth_middleware
 from hookstream.api.context import kafka_resources
 from hookstream.api.openapi import openapi
 from hookstream.http_common import (
@@ -18,6 +18,7 @@ from hookstream.http_common import (
 )
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
+from hookstream.tokens import Role
 
 MAX_BODY = 1024 * 1024
 
@@ -51,9 +52,8 @@ def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Applicati
 
 
 def create_api_from_settings(settings: Settings, metrics: Metrics | None = None) -> web.Application:
-    if settings.api_tokens is None:
+    if settings.token_roles is None:
         raise SystemExit("HOOKSTREAM_API_TOKENS is not set (make run generates one)")
-    tokens = parse_tokens(settings.api_tokens.get_secret_value())
-    app = create_api(tokens=tokens, metrics=metrics or Metrics())
+    app = create_api(tokens=settings.token_roles, metrics=metrics or Metrics())
     app.cleanup_ctx.append(kafka_resources(settings))
     return app

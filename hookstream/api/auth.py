@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -12,26 +11,10 @@ from aiohttp.typedefs import Middleware
 from hookstream.errors import ForbiddenError, UnauthorizedError
 from hookstream.headers import AUTHORIZATION
 from hookstream.http_common import UNAUTHENTICATED_PATHS, Handler
+from hookstream.tokens import Role
 
-Role = Literal["admin", "viewer"]
-ROLES: tuple[Role, ...] = ("admin", "viewer")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPENAPI_PATH = "/api/v1/openapi.json"
-
-
-def parse_tokens(spec: str) -> dict[str, Role]:
-    """``"tok1:admin,tok2:viewer"`` → {token: role}."""
-    tokens: dict[str, Role] = {}
-    for item in spec.split(","):
-        if not item.strip():
-            continue
-        token, sep, role = item.strip().rpartition(":")
-        if not sep or not token or role not in ROLES:
-            raise ValueError("HOOKSTREAM_API_TOKENS must look like token:admin,token:viewer")
-        tokens[token] = role
-    if not tokens:
-        raise ValueError("HOOKSTREAM_API_TOKENS names no token")
-    return tokens
 
 
 def role_for(tokens: Mapping[str, Role], presented: str) -> Role | None:

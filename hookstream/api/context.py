@@ -13,12 +13,12 @@ from aiokafka import AIOKafkaProducer
 from hookstream.api.flow_store import FlowStore
 from hookstream.api.listener_store import ListenerStore
 from hookstream.api.store import WebhookStore
-from hookstream.attempts import Attempter
+from hookstream.delivery.attempts import Attempter
+from hookstream.delivery.sender import Sender
+from hookstream.delivery.targets import GuardedResolver
 from hookstream.http_common import METRICS_KEY, READY_KEY
-from hookstream.retry_policy import tier_labels
-from hookstream.sender import Sender
+from hookstream.secret_box import box_from
 from hookstream.settings import Settings
-from hookstream.targets import GuardedResolver
 from schemas.flows import Flow
 from schemas.listeners import Listener
 from schemas.webhooks import Webhook
@@ -87,11 +87,11 @@ def kafka_resources(
         bootstrap = settings.bootstrap_servers
         topics = TopicAdmin(bootstrap, settings.replication_factor)
         await topics.start()
-        await topics.ensure(core_topics(tier_labels(settings.retry_delays)))
+        await topics.ensure(core_topics(settings.retry_tiers))
         producer = new_producer(bootstrap)
         await producer.start()
         resolver = None if settings.allow_private_targets else GuardedResolver()
-        box = settings.secret_box()
+        box = box_from(settings.configured_secret_key, settings.data_dir)
         sender = Sender(
             timeout=settings.delivery_timeout, allow_private_targets=settings.allow_private_targets
         )

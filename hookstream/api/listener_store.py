@@ -8,6 +8,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from hookstream.api.record_store import RecordStore
+from hookstream.errors import ValidationFailedError
+from hookstream.inbound.bodies import UnparseableBodyError, xml_to_json
 from hookstream.secret_box import SecretBox
 from schemas.listeners import TOKEN_TYPES, Listener, ListenerSpec, listener_url
 from schemas.timestamps import utc_now_iso
@@ -19,6 +21,20 @@ WRITE_ONLY = ("password", "secret", "token")
 
 def _record(spec: ListenerSpec, **managed: str) -> Listener:
     return Listener.model_validate({**spec.model_dump(by_alias=True), **managed})
+
+
+def parse_spec(body: dict[str, Any]) -> ListenerSpec:
+    """Validate a listener body. Sample data may be given as XML text; it is
+    kept as JSON, converted by the same parser the ingress uses."""
+    sample = body.get("sampleData")
+    if isinstance(sample, str) and sample.lstrip().startswith("<"):
+        try:
+            body = {**body, "sampleData": xml_to_json(sample.encode())}
+        except UnparseableBodyError as exc:
+            raise ValidationFailedError(
+                f"sampleData: {exc}", details=[{"field": "sampleData", "message": str(exc)}]
+            ) from None
+    return ListenerSpec.model_validate(body)
 
 
 def new_listener_id() -> str:
@@ -35,7 +51,7 @@ class ListenerStore(RecordStore[Listener]):
         self._box = box
 
     async def create(self, body: dict[str, Any]) -> Listener:
-        spec = ListenerSpec.model_validate(body)
+        spec = parse_spec(body)
         now = utc_now_iso()
         listener = _record(spec, id=new_listener_id(), createdAt=now, updatedAt=now)
         await self._write(listener)
@@ -44,7 +60,7 @@ class ListenerStore(RecordStore[Listener]):
     async def replace(self, listener_id: str, body: dict[str, Any]) -> Listener:
         current = self.get(listener_id)
         body = {**body, "verification": self._keep_secrets(current, body.get("verification") or {})}
-        return await self._save(current, ListenerSpec.model_validate(body))
+        return await self._save(current, parse_spec(body))
 
     async def update(self, listener_id: str, patch: dict[str, Any]) -> Listener:
         current = self.get(listener_id)
@@ -52,7 +68,7 @@ class ListenerStore(RecordStore[Listener]):
         if isinstance(patch.get("verification"), dict):
             patch = {**patch, "verification": {**merged["verification"], **patch["verification"]}}
         merged.update(patch)
-        return await self._save(current, ListenerSpec.model_validate(merged))
+        return await self._save(current, parse_spec(merged))
 
     async def generate_url(self, listener_id: str, public_url: str) -> dict[str, Any]:
         """The public URL; for ``secret_url`` and ``token`` a new token too

@@ -12,9 +12,9 @@ from aiohttp.abc import AbstractResolver
 from aiokafka import AIOKafkaProducer
 
 from hookstream.api.record_store import RecordStore
+from hookstream.delivery.targets import TargetNotAllowedError, check_host
 from hookstream.errors import ValidationFailedError
 from hookstream.secret_box import SecretBox
-from hookstream.targets import TargetNotAllowedError, check_host
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook, WebhookSpec
 from streams.kafka import TopicAdmin

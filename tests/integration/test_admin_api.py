@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.support.api import VIEWER_TOKEN, ApiClient
+from hookstream.testing.api import VIEWER_TOKEN, ApiClient
 
 VALID = {"name": "crm", "url": "https://crm.example/hook", "events": ["order.created"]}
 
@@ -118,7 +118,7 @@ async def test_private_targets_refused_when_not_allowed(
     from hookstream.api.app import create_api_from_settings
     from hookstream.metrics import Metrics
     from hookstream.settings import Settings
-    from tests.support.api import TOKENS, ApiServer
+    from hookstream.testing.api import TOKENS, ApiServer
 
     strict = Settings(
         kafka_bootstrap_servers=kafka,

@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
 from tests.conftest import send_event
-from tests.support.api import ApiClient, live_webhook
-from tests.support.processes import WorkerProcess
-from tests.support.receiver import Receiver
 
 
 async def wait_for_log(api: ApiClient, webhook_id: str, count: int) -> list[dict[str, Any]]:

@@ -14,10 +14,10 @@ from aiokafka import AIOKafkaProducer
 from hookstream.api.app import create_api_from_settings
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
+from hookstream.testing.api import TOKENS, ApiClient, ApiServer
+from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
+from hookstream.testing.receiver import Receiver
 from streams.broker import BrokerError, DataDirLock, EmbeddedBroker, free_port
-from tests.support.api import TOKENS, ApiClient, ApiServer
-from tests.support.processes import SECRET_KEY, WorkerProcess, base_env
-from tests.support.receiver import Receiver
 
 # Long enough that no delivery is dead-lettered while the endpoint is down.
 PATIENT_SCHEDULE = "1s,2s,4s,8s,15s,30s,60s,60s"

@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 import orjson
 
-from tests.support.api import ApiClient, ApiServer, live_webhook
-from tests.support.kafka_reader import read_records, values
-from tests.support.processes import WorkerProcess
-from tests.support.receiver import Receiver
+from hookstream.testing.api import ApiClient, ApiServer, live_webhook
+from hookstream.testing.kafka_reader import read_records, values
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
 
 
 async def read_topic(kafka: str, topic: str, count: int) -> list[Any]:

@@ -17,15 +17,15 @@ import orjson
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from hookstream.api.app import create_api_from_settings
-from hookstream.ingress.app import create_ingress
-from hookstream.ingress.receive import INGRESS_KEY
+from hookstream.inbound.app import create_ingress
+from hookstream.inbound.receive import INGRESS_KEY
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
+from hookstream.testing.api import TOKENS, ApiClient, ApiServer
+from hookstream.testing.kafka_reader import keyed, read_records, values
+from hookstream.testing.processes import SECRET_KEY
 from streams.broker import EmbeddedBroker, free_port
 from streams.topics import FLOW_TRIGGERS
-from tests.support.api import TOKENS, ApiClient, ApiServer
-from tests.support.kafka_reader import keyed, read_records, values
-from tests.support.processes import SECRET_KEY
 
 BODY = orjson.dumps({"action": "opened", "number": 7})
 

@@ -9,10 +9,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
 from tests.conftest import EVENTS_TOPIC
-from tests.support.api import ApiClient, live_webhook
-from tests.support.processes import WorkerProcess
-from tests.support.receiver import Receiver
 
 
 @pytest.fixture

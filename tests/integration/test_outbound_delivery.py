@@ -10,10 +10,10 @@ from urllib.parse import parse_qs
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
 from tests.conftest import send_event
-from tests.support.api import ApiClient, live_webhook
-from tests.support.processes import WorkerProcess
-from tests.support.receiver import Receiver
 
 ETL_HEADERS = (
     "X-Etl-Webhook-Event-Id",

@@ -10,12 +10,12 @@ from aiokafka import AIOKafkaProducer
 from hookstream.api.app import create_api_from_settings
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
+from hookstream.testing.api import ApiClient, ApiServer, live_webhook
+from hookstream.testing.kafka_reader import read_records, values
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
 from streams.topics import INVALID_EVENTS
 from tests.conftest import EVENTS_TOPIC, send_event
-from tests.support.api import ApiClient, ApiServer, live_webhook
-from tests.support.kafka_reader import read_records, values
-from tests.support.processes import WorkerProcess
-from tests.support.receiver import Receiver
 
 
 async def read_invalid_events(kafka: str, marker: str, count: int) -> list[dict]:

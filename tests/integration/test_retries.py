@@ -7,12 +7,12 @@ import asyncio
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.kafka_reader import keyed, read_records, values
+from hookstream.testing.processes import RETRY_SCHEDULE, WorkerProcess
+from hookstream.testing.receiver import Receiver
 from streams.topics import DEAD_LETTERS
 from tests.conftest import send_event
-from tests.support.api import ApiClient, live_webhook
-from tests.support.kafka_reader import keyed, read_records, values
-from tests.support.processes import RETRY_SCHEDULE, WorkerProcess
-from tests.support.receiver import Receiver
 
 ATTEMPTS = 1 + len(RETRY_SCHEDULE.split(","))
 

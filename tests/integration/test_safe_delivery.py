@@ -9,14 +9,14 @@ import hmac
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from hookstream.payloads import OutboundRequest
-from hookstream.sender import Sender
+from hookstream.delivery.payloads import OutboundRequest
+from hookstream.delivery.sender import Sender
+from hookstream.testing.api import ApiClient
+from hookstream.testing.kafka_reader import keyed, read_records
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
 from streams.topics import WEBHOOKS
 from tests.conftest import send_event
-from tests.support.api import ApiClient
-from tests.support.kafka_reader import keyed, read_records
-from tests.support.processes import WorkerProcess
-from tests.support.receiver import Receiver
 
 
 async def stored_records(kafka: str, webhook_id: str) -> list[bytes]:

@@ -9,7 +9,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from hookstream import headers as h
-from hookstream.payloads import build_request, redact_headers
+from hookstream.delivery.payloads import build_request, redact_headers
 from tests.unit.factories import make_delivery, make_webhook
 
 API = "https://hooks.example"

@@ -4,8 +4,9 @@ import random
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from hookstream.retry_policy import decide, parse_retry_after, tier_labels
-from hookstream.sender import AttemptResult
+from hookstream.delivery.retry_policy import decide, parse_retry_after
+from hookstream.delivery.retry_schedule import tier_labels
+from hookstream.delivery.sender import AttemptResult
 
 SCHEDULE = (5.0, 60.0, 300.0)
 NOW = 1_000_000.0

@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from hookstream import headers as h
-from hookstream.payloads import build_request
+from hookstream.delivery.payloads import build_request
 from hookstream.secret_box import SecretBox, SecretKeyError, load_or_create_key
 from schemas.webhooks import Webhook
 from tests.unit.factories import make_delivery, make_webhook

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from hookstream.json_paths import get_path
-from hookstream.verification import (
+from hookstream.inbound.verification import (
     VerificationError,
     verify_signed,
     verify_token_in_body,
 )
+from hookstream.json_paths import get_path
 from schemas.listeners import ListenerSpec, Verification
 
 BODY = b'{"id": "evt_1", "amount": 5}'

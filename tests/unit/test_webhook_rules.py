@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hookstream.api.auth import parse_tokens, role_for
-from hookstream.matching import matching_webhooks
-from hookstream.retry_schedule import format_duration, parse_schedule
-from hookstream.targets import is_public_address, literal_ip
+from hookstream.api.auth import role_for
+from hookstream.delivery.matching import matching_webhooks
+from hookstream.delivery.retry_schedule import format_duration, parse_schedule
+from hookstream.delivery.targets import is_public_address, literal_ip
+from hookstream.tokens import parse_tokens
 from schemas.webhooks import WebhookSpec
 from tests.unit.factories import make_webhook
 

@@ -12,8 +12,13 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from hookstream.payloads import OutboundRequest
-from hookstream.targets import GuardedResolver, TargetNotAllowedError, check_address, literal_ip
+from hookstream.delivery.payloads import OutboundRequest
+from hookstream.delivery.targets import (
+    GuardedResolver,
+    TargetNotAllowedError,
+    check_address,
+    literal_ip,
+)
 
 MAX_LOGGED_BODY = 4096
 

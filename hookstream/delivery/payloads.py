@@ -10,7 +10,11 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 import orjson
 
 from hookstream import headers as h
-from hookstream.signing import basic_auth_header, etl_signature, standard_webhooks_signature
+from hookstream.delivery.signing import (
+    basic_auth_header,
+    etl_signature,
+    standard_webhooks_signature,
+)
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
 from schemas.webhooks import FORM, Webhook

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
+from hookstream.delivery.retry_schedule import format_duration
+from hookstream.delivery.sender import AttemptResult
 from hookstream.headers import RETRY_AFTER
-from hookstream.retry_schedule import format_duration
-from hookstream.sender import AttemptResult
 
 JITTER = 0.2  # ±20 %, so endpoints recovering from an outage are not hit in lockstep
 HONOURS_RETRY_AFTER = frozenset({429, 503})
@@ -24,11 +24,6 @@ class Decision:
     reason: str
     tier: str | None = None  # retry topic label, e.g. "5m"
     not_before: float = 0.0  # epoch seconds
-
-
-def tier_labels(schedule: tuple[float, ...]) -> list[str]:
-    """One delay-tier topic per distinct delay in the schedule, shortest first."""
-    return [format_duration(delay) for delay in sorted(set(schedule))]
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

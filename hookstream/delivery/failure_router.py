@@ -16,10 +16,10 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from hookstream.config_writes import disable_webhook
+from hookstream.delivery.retry_policy import decide
+from hookstream.delivery.sender import AttemptResult
 from hookstream.metrics import Metrics
-from hookstream.retry_policy import decide
 from hookstream.secret_box import SecretBox
-from hookstream.sender import AttemptResult
 from schemas.deliveries import Delivery
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook

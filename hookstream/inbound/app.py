@@ -16,9 +16,9 @@ from hookstream.http_common import (
     add_operational_routes,
     error_middleware,
 )
-from hookstream.ingress.receive import INGRESS_KEY, MAX_BODY, Ingress, receive
+from hookstream.inbound.receive import INGRESS_KEY, MAX_BODY, Ingress, receive
 from hookstream.metrics import Metrics
-from hookstream.retry_policy import tier_labels
+from hookstream.secret_box import box_from
 from hookstream.settings import Settings
 from schemas.listeners import Listener
 from streams.broker_compat import producer_options
@@ -26,7 +26,7 @@ from streams.kafka import broker_reachable, ensure_core_topics, stop_quietly
 from streams.table import CompactedTable, SeenKeys
 from streams.topics import INBOUND_SEEN, LISTENERS
 
-log = logging.getLogger("hookstream.ingress.access")
+log = logging.getLogger("hookstream.inbound.access")
 
 # Fail fast when Kafka is unreachable, so the sender gets its 503 promptly.
 PRODUCER_TIMEOUT_MS = 5000
@@ -68,10 +68,8 @@ def create_ingress(settings: Settings, metrics: Metrics | None = None) -> web.Ap
 def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         bootstrap = settings.bootstrap_servers
-        await ensure_core_topics(
-            bootstrap, settings.replication_factor, tier_labels(settings.retry_delays)
-        )
-        box = settings.secret_box()
+        await ensure_core_topics(bootstrap, settings.replication_factor, settings.retry_tiers)
+        box = box_from(settings.configured_secret_key, settings.data_dir)
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
             request_timeout_ms=PRODUCER_TIMEOUT_MS,

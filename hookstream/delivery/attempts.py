@@ -13,9 +13,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from hookstream.delivery.payloads import OutboundRequest, build_request, redact_headers
+from hookstream.delivery.sender import MAX_LOGGED_BODY, AttemptResult, Sender
 from hookstream.metrics import Metrics
-from hookstream.payloads import OutboundRequest, build_request, redact_headers
-from hookstream.sender import MAX_LOGGED_BODY, AttemptResult, Sender
 from schemas.deliveries import Delivery
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook

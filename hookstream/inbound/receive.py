@@ -28,20 +28,20 @@ from hookstream.errors import (
     kafka_unavailable,
 )
 from hookstream.http_common import json_response
-from hookstream.ingress.bodies import (
+from hookstream.inbound.bodies import (
     UnparseableBodyError,
     UnsupportedContentTypeError,
     body_kind,
     media_type,
     parse_body,
 )
-from hookstream.json_paths import get_path
-from hookstream.metrics import Metrics
-from hookstream.verification import (
+from hookstream.inbound.verification import (
     VerificationError,
     verify_signed,
     verify_token_in_body,
 )
+from hookstream.json_paths import get_path
+from hookstream.metrics import Metrics
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
 from streams.table import CompactedTable, SeenKeys

@@ -29,3 +29,8 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds * 1000)}ms"
+
+
+def tier_labels(schedule: tuple[float, ...]) -> list[str]:
+    """One delay-tier topic per distinct delay in the schedule, shortest first."""
+    return [format_duration(delay) for delay in sorted(set(schedule))]

@@ -1,0 +1,1 @@
+"""How a delivery becomes an HTTP attempt, and what happens after it."""

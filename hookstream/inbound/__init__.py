@@ -1,0 +1,1 @@
+"""Inbound webhooks: the ingress app, body parsing and verification."""
