@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-Role = Literal["admin", "viewer"]
-ROLES: tuple[Role, ...] = ("admin", "viewer")
+# admin: everything; viewer: reads; publisher: only publishes events (POST /api/v1/events).
+Role = Literal["admin", "viewer", "publisher"]
+ROLES: tuple[Role, ...] = ("admin", "viewer", "publisher")
 
 
 def parse_tokens(spec: str) -> dict[str, Role]:
-    """``"tok1:admin,tok2:viewer"`` → {token: role}."""
+    """``"tok1:admin,tok2:viewer,tok3:publisher"`` → {token: role}."""
     tokens: dict[str, Role] = {}
     for item in spec.split(","):
         if not item.strip():
             continue
         token, sep, role = item.strip().rpartition(":")
         if not sep or not token or role not in ROLES:
-            raise ValueError("HOOKSTREAM_API_TOKENS must look like token:admin,token:viewer")
+            raise ValueError(
+                "HOOKSTREAM_API_TOKENS must look like token:admin,token:viewer,token:publisher"
+            )
         tokens[token] = role
     if not tokens:
         raise ValueError("HOOKSTREAM_API_TOKENS names no token")

@@ -7,20 +7,24 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from hookstream.api import catalog, deliveries, flows, listeners, webhooks
-from hookstream.api.auth import OPENAPI_PATH, auth_middleware
+from hookstream.api.auth import auth_middleware
 from hookstream.api.context import kafka_resources
-from hookstream.api.openapi import openapi
+from hookstream.api.openapi import document
+from hookstream.api.routes import PUBLIC, Route, register
+from hookstream.api.wire import ANY
 from hookstream.http_common import (
     METRICS_KEY,
     Handler,
     add_operational_routes,
     error_middleware,
+    json_response,
 )
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
 from hookstream.tokens import Role
 
 MAX_BODY = 1024 * 1024
+OPENAPI_PATH = "/api/v1/openapi.json"
 
 
 @web.middleware
@@ -33,6 +37,21 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(document(ROUTES))
+
+
+# Every route of the admin API: registered and documented from this one table.
+ROUTES: list[Route] = [
+    *webhooks.ROUTES,
+    *deliveries.ROUTES,
+    *catalog.ROUTES,
+    *listeners.ROUTES,
+    *flows.ROUTES,
+    Route("GET", OPENAPI_PATH, openapi, "This document (OpenAPI 3.1)", PUBLIC, {200: ANY}),
+]
+
+
 def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Application:
     """The bare application; Kafka resources are attached through ``cleanup_ctx``
     by :func:`create_api_from_settings`."""
@@ -42,12 +61,7 @@ def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Applicati
     )
     app[METRICS_KEY] = metrics
     add_operational_routes(app)
-    app.add_routes(webhooks.routes)
-    app.add_routes(deliveries.routes)
-    app.add_routes(catalog.routes)
-    app.add_routes(listeners.routes)
-    app.add_routes(flows.routes)
-    app.router.add_get(OPENAPI_PATH, openapi)
+    register(app, ROUTES)
     return app
 
 

@@ -1,4 +1,7 @@
-"""Bearer tokens with roles: ``admin`` reads and writes, ``viewer`` reads."""
+"""Bearer tokens with roles. Which roles may call a route is part of its entry
+in the route table (``admin`` everything, ``viewer`` reads, ``publisher``
+publishes events); paths outside ``/api/`` that are not in the table
+(health, metrics, the console's static files) need no token."""
 
 from __future__ import annotations
 
@@ -8,13 +11,19 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from hookstream.api.routes import entry_for
 from hookstream.errors import ForbiddenError, UnauthorizedError
 from hookstream.headers import AUTHORIZATION
-from hookstream.http_common import UNAUTHENTICATED_PATHS, Handler
+from hookstream.http_common import Handler
 from hookstream.tokens import Role
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPENAPI_PATH = "/api/v1/openapi.json"
+API_PREFIX = "/api/"
+
+_WHAT_ROLES_DO: dict[Role, str] = {
+    "admin": "admin",
+    "viewer": "viewer (may only read)",
+    "publisher": "publisher (may only publish events)",
+}
 
 
 def role_for(tokens: Mapping[str, Role], presented: str) -> Role | None:
@@ -29,7 +38,10 @@ def role_for(tokens: Mapping[str, Role], presented: str) -> Role | None:
 def auth_middleware(tokens: Mapping[str, Role]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in UNAUTHENTICATED_PATHS or request.path == OPENAPI_PATH:
+        entry = entry_for(request)
+        if entry is None and not request.path.startswith(API_PREFIX):
+            return await handler(request)
+        if entry is not None and entry.roles is None:
             return await handler(request)
         header = request.headers.get(AUTHORIZATION, "")
         scheme, _, presented = header.partition(" ")
@@ -42,8 +54,12 @@ def auth_middleware(tokens: Mapping[str, Role]) -> Middleware:
             raise UnauthorizedError(
                 "unknown token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             )
-        if role != "admin" and request.method not in READ_METHODS:
-            raise ForbiddenError("this token may only read (role viewer); writing needs admin")
+        if entry is not None and entry.roles is not None and role not in entry.roles:
+            allowed = " or ".join(sorted(entry.roles))
+            raise ForbiddenError(
+                f"this token's role is {_WHAT_ROLES_DO[role]}; "
+                f"{request.method} {entry.path} needs {allowed}"
+            )
         return await handler(request)
 
     return middleware

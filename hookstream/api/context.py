@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.api.flow_store import FlowStore
 from hookstream.api.listener_store import ListenerStore
-from hookstream.api.store import WebhookStore
+from hookstream.api.webhook_store import WebhookStore
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import Sender
 from hookstream.delivery.targets import GuardedResolver
@@ -51,7 +51,7 @@ class ApiContext:
     settings: Settings
     producer: AIOKafkaProducer
     topics: TopicAdmin
-    store: WebhookStore
+    webhooks: WebhookStore
     listeners: ListenerStore
     flows: FlowStore
     flow_executions: RecentRecords
@@ -63,7 +63,7 @@ class ApiContext:
     @property
     def views(self) -> list[TopicView]:
         return [
-            self.store.table,
+            self.webhooks.table,
             self.listeners.table,
             self.flows.table,
             self.flow_executions,
@@ -105,7 +105,7 @@ def kafka_resources(
             settings=settings,
             producer=producer,
             topics=topics,
-            store=WebhookStore(
+            webhooks=WebhookStore(
                 table=CompactedTable(bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box)),
                 box=box,
                 producer=producer,

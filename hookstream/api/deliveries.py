@@ -9,6 +9,8 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from hookstream.api.context import CONTEXT_KEY
+from hookstream.api.routes import READ, WRITE, Route
+from hookstream.api.wire import STRING, data_of, obj, ref
 from hookstream.errors import ConflictError, NotFoundError, kafka_unavailable
 from hookstream.http_common import json_response
 from schemas.deliveries import Delivery
@@ -16,23 +18,19 @@ from schemas.events import DomainEvent
 from schemas.timestamps import utc_now_iso
 from streams.topics import TopicSpec, delivery_topic
 
-routes = web.RouteTableDef()
-
 PING_EVENT = "webhook.ping"
 
 
-@routes.get("/api/v1/webhooks/{webhook_id}/events")
 async def delivery_log(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT_KEY]
-    webhook = ctx.store.get(request.match_info["webhook_id"])
+    webhook = ctx.webhooks.get(request.match_info["webhook_id"])
     attempts = [_public(record) for record in ctx.delivery_log.newest_first(webhook.id)]
     return json_response({"data": attempts})
 
 
-@routes.post("/api/v1/webhooks/{webhook_id}/events/{delivery_id}/redeliver")
 async def redeliver(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT_KEY]
-    webhook = ctx.store.get(request.match_info["webhook_id"])
+    webhook = ctx.webhooks.get(request.match_info["webhook_id"])
     delivery_id = request.match_info["delivery_id"]
     record = next(
         (r for r in ctx.delivery_log.newest_first(webhook.id) if r["deliveryId"] == delivery_id),
@@ -60,12 +58,11 @@ async def redeliver(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/webhooks/{webhook_id}/ping")
 async def ping(request: web.Request) -> web.Response:
     """Send a ``webhook.ping`` event now (also to a disabled webhook, to test
     it before enabling) and return the attempt."""
     ctx = request.app[CONTEXT_KEY]
-    webhook = ctx.store.get(request.match_info["webhook_id"])
+    webhook = ctx.webhooks.get(request.match_info["webhook_id"])
     event = DomainEvent(
         event_id="ping_" + secrets.token_hex(8),
         event_type=PING_EVENT,
@@ -81,3 +78,16 @@ async def ping(request: web.Request) -> web.Response:
 def _public(record: dict[str, Any]) -> dict[str, Any]:
     """The stored attempt minus the internal copy of the event."""
     return {k: v for k, v in record.items() if k != "event"}
+
+
+ROUTES = [
+    Route("GET", "/api/v1/webhooks/{webhook_id}/events", delivery_log,
+          "The last 100 attempts, newest first", READ, {200: data_of(ref("Attempt"))}),
+    Route("POST", "/api/v1/webhooks/{webhook_id}/events/{delivery_id}/redeliver", redeliver,
+          "Send a delivery again with the same delivery id", WRITE,
+          {202: obj({"deliveryId": STRING, "webhookId": STRING, "status": STRING})},
+          errors=(409, 503)),
+    Route("POST", "/api/v1/webhooks/{webhook_id}/ping", ping,
+          "Send a webhook.ping event now (also to a disabled webhook); returns the attempt",
+          WRITE, {200: ref("Attempt")}),
+]  # fmt: skip

@@ -5,35 +5,31 @@ from __future__ import annotations
 from aiohttp import web
 
 from hookstream.api.context import CONTEXT_KEY
+from hookstream.api.routes import READ, WRITE, Route
+from hookstream.api.wire import STRING, data_of, obj, ref
 from hookstream.http_common import json_response, read_json_object
-
-routes = web.RouteTableDef()
 
 
 def _public_url(request: web.Request) -> str:
     return request.app[CONTEXT_KEY].settings.public_url
 
 
-@routes.get("/api/v1/listeners")
 async def list_listeners(request: web.Request) -> web.Response:
     store = request.app[CONTEXT_KEY].listeners
     return json_response({"data": [item.public(_public_url(request)) for item in store.list()]})
 
 
-@routes.post("/api/v1/listeners")
 async def create_listener(request: web.Request) -> web.Response:
     listener = await request.app[CONTEXT_KEY].listeners.create(await read_json_object(request))
     headers = {"Location": f"/api/v1/listeners/{listener.id}"}
     return json_response(listener.public(_public_url(request)), status=201, headers=headers)
 
 
-@routes.get("/api/v1/listeners/{listener_id}")
 async def get_listener(request: web.Request) -> web.Response:
     listener = request.app[CONTEXT_KEY].listeners.get(request.match_info["listener_id"])
     return json_response(listener.public(_public_url(request)))
 
 
-@routes.put("/api/v1/listeners/{listener_id}")
 async def replace_listener(request: web.Request) -> web.Response:
     store = request.app[CONTEXT_KEY].listeners
     body = await read_json_object(request)
@@ -41,7 +37,6 @@ async def replace_listener(request: web.Request) -> web.Response:
     return json_response(listener.public(_public_url(request)))
 
 
-@routes.patch("/api/v1/listeners/{listener_id}")
 async def update_listener(request: web.Request) -> web.Response:
     store = request.app[CONTEXT_KEY].listeners
     body = await read_json_object(request)
@@ -49,15 +44,36 @@ async def update_listener(request: web.Request) -> web.Response:
     return json_response(listener.public(_public_url(request)))
 
 
-@routes.delete("/api/v1/listeners/{listener_id}")
 async def delete_listener(request: web.Request) -> web.Response:
     await request.app[CONTEXT_KEY].listeners.delete(request.match_info["listener_id"])
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/listeners/{listener_id}/generate-url")
 async def generate_url(request: web.Request) -> web.Response:
     store = request.app[CONTEXT_KEY].listeners
     return json_response(
         await store.generate_url(request.match_info["listener_id"], _public_url(request))
     )
+
+
+BASE = "/api/v1/listeners"
+ONE = BASE + "/{listener_id}"
+
+ROUTES = [
+    Route("GET", BASE, list_listeners, "List inbound listeners", READ,
+          {200: data_of(ref("Listener"))}),
+    Route("POST", BASE, create_listener, "Create a listener", WRITE, {201: ref("Listener")},
+          request=ref("ListenerSpec"), errors=(503,),
+          response_headers={201: {"Location": "the new listener's path"}}),
+    Route("GET", ONE, get_listener, "Read a listener", READ, {200: ref("Listener")}),
+    Route("PUT", ONE, replace_listener, "Replace a listener; omitted secrets are kept", WRITE,
+          {200: ref("Listener")}, request=ref("ListenerSpec"), errors=(503,)),
+    Route("PATCH", ONE, update_listener, "Change some fields", WRITE, {200: ref("Listener")},
+          request=ref("ListenerPatch"), errors=(503,)),
+    Route("DELETE", ONE, delete_listener, "Delete a listener", WRITE, {204: None},
+          errors=(503,)),
+    Route("POST", ONE + "/generate-url", generate_url,
+          "The public URL; a new token for secret_url and token listeners", WRITE,
+          {200: obj({"url": STRING, "token": STRING, "path": STRING}, required=["url"])},
+          errors=(503,)),
+]  # fmt: skip

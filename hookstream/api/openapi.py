@@ -1,130 +1,127 @@
-"""``GET /api/v1/openapi.json``: the admin API description. Request schemas
-come from the pydantic models, so the document cannot drift from validation."""
+"""``GET /api/v1/openapi.json``, built from the route table (one entry per
+route, see :mod:`hookstream.api.routes`), so the document describes exactly
+the routes the application serves."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from aiohttp import web
-from pydantic import BaseModel
+from hookstream.api import wire
+from hookstream.api.routes import Route
+from hookstream.tokens import ROLES
 
-from hookstream.http_common import json_response
-from schemas.flows import FlowSpec
-from schemas.listeners import ListenerSpec
-from schemas.webhooks import WebhookSpec
+_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
-_ERROR = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {},
-            },
-            "required": ["code", "message"],
-        }
-    },
+ERROR_DESCRIPTIONS = {
+    400: "body is not JSON, or not the JSON shape this route takes",
+    401: "missing or unknown bearer token",
+    403: "the token's role may not call this route",
+    404: "no such resource",
+    409: "conflict with the resource's state",
+    413: "body over 1 MiB, or too many items",
+    415: "unsupported content type",
+    422: "validation failed; details name each failing field",
+    503: "Kafka unavailable; retry after Retry-After seconds",
 }
 
 
-def _op(summary: str, *, body: str | None = None, ok: int = 200) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {
-            str(ok): {"description": "success"},
-            "401": {"$ref": "#/components/responses/Error"},
-            "403": {"$ref": "#/components/responses/Error"},
-        },
-    }
-    if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+def error_statuses(route: Route) -> list[int]:
+    """Every error status the route can answer."""
+    statuses = set(route.errors)
+    if route.roles is not None:
+        statuses.add(401)
+        if set(route.roles) != set(ROLES):
+            statuses.add(403)
+    if _PARAM.search(route.path):
+        statuses.add(404)
+    if route.request is not None:
+        statuses.update((400, 413, 422))
+    if route.query:
+        statuses.add(422)
+    return sorted(statuses)
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def operation(route: Route) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, schema in route.responses.items():
+        response: dict[str, Any] = {"description": "success" if status < 400 else "error"}
+        if schema is not None:
+            response["content"] = _json(schema)
+        headers = route.response_headers.get(status)
+        if headers:
+            response["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}}
+                for name, text in headers.items()
+            }
+        responses[str(status)] = response
+    for status in error_statuses(route):
+        if str(status) in responses:
+            continue
+        error: dict[str, Any] = {
+            "description": ERROR_DESCRIPTIONS.get(status, "error"),
+            "content": _json(wire.ref("Error")),
         }
-        op["responses"]["422"] = {"$ref": "#/components/responses/Error"}
+        if status == 503:
+            error["headers"] = {
+                "Retry-After": {"description": "seconds", "schema": {"type": "string"}}
+            }
+        responses[str(status)] = error
+    op: dict[str, Any] = {
+        "operationId": route.handler.__name__,
+        "summary": route.summary,
+        "responses": responses,
+    }
+    if route.description:
+        op["description"] = route.description
+    if route.roles is None:
+        op["security"] = []
+    else:
+        op["x-roles"] = sorted(route.roles)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PARAM.findall(route.path)
+    ]
+    parameters += [
+        {
+            "name": param.name,
+            "in": "query",
+            "required": False,
+            "schema": param.schema,
+            "description": param.description,
+        }
+        for param in route.query
+    ]
+    if parameters:
+        op["parameters"] = parameters
+    if route.request is not None:
+        op["requestBody"] = {"required": True, "content": _json(route.request)}
     return op
 
 
-def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-    defs.update(schema.pop("$defs", {}))
-    return schema
-
-
-def document() -> dict[str, Any]:
-    defs: dict[str, Any] = {}
-    schemas = {
-        "WebhookSpec": _schema(WebhookSpec, defs),
-        "ListenerSpec": _schema(ListenerSpec, defs),
-        "FlowSpec": _schema(FlowSpec, defs),
-    }
-    webhook = "/api/v1/webhooks/{webhookId}"
-    listener = "/api/v1/listeners/{listenerId}"
+def document(table: list[Route]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in table:
+        paths.setdefault(route.path, {})[route.method.lower()] = operation(route)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "hookstream admin API", "version": "1"},
-        "security": [{"bearer": []}],
-        "paths": {
-            "/api/v1/webhooks": {
-                "get": _op("List webhooks"),
-                "post": _op("Create a webhook (admin)", body="WebhookSpec", ok=201),
-            },
-            webhook: {
-                "get": _op("Read a webhook"),
-                "put": _op("Replace a webhook; omitted secrets are kept", body="WebhookSpec"),
-                "patch": _op("Update some fields; null clears a secret", body="WebhookSpec"),
-                "delete": _op("Delete a webhook", ok=204),
-            },
-            f"{webhook}/events": {"get": _op("The last 100 attempts, newest first")},
-            f"{webhook}/events/{{deliveryId}}/redeliver": {
-                "post": _op("Send a delivery again with the same id", ok=202)
-            },
-            f"{webhook}/ping": {"post": _op("Send a webhook.ping event now; returns the attempt")},
-            "/api/v1/event-types": {"get": _op("Event types seen so far")},
-            "/api/v1/entities/{entityType}/{entityId}": {"get": _op("The latest entity seen")},
-            "/api/v1/listeners": {
-                "get": _op("List inbound listeners"),
-                "post": _op("Create a listener (admin)", body="ListenerSpec", ok=201),
-            },
-            listener: {
-                "get": _op("Read a listener"),
-                "put": _op("Replace a listener; omitted secrets are kept", body="ListenerSpec"),
-                "patch": _op("Update some fields", body="ListenerSpec"),
-                "delete": _op("Delete a listener", ok=204),
-            },
-            "/api/v1/flows": {
-                "get": _op("List flows"),
-                "post": _op("Create a flow (admin)", body="FlowSpec", ok=201),
-            },
-            "/api/v1/flows/{flowId}": {
-                "get": _op("Read a flow"),
-                "put": _op("Replace a flow", body="FlowSpec"),
-                "patch": _op("Update some fields", body="FlowSpec"),
-                "delete": _op("Delete a flow", ok=204),
-            },
-            "/api/v1/flows/{flowId}/executions": {
-                "get": _op("The last 100 flow.executed / flow.failed events, newest first")
-            },
-            f"{listener}/generate-url": {
-                "post": _op("The public URL; a new token for secret_url and token listeners")
-            },
+        "info": {
+            "title": "hookstream admin API",
+            "version": "1",
+            "description": (
+                "Bearer tokens with roles: admin (everything), viewer (reads), "
+                "publisher (POST /api/v1/events only). Each operation lists its "
+                "roles in x-roles. Errors are {error: {code, message, details?}}."
+            ),
         },
+        "security": [{"bearer": []}],
+        "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**schemas, "Error": _ERROR, **defs},
-            "responses": {
-                "Error": {
-                    "description": "error",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                }
-            },
+            "schemas": wire.components(),
         },
     }
-
-
-async def openapi(request: web.Request) -> web.Response:
-    return json_response(document())
