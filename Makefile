@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format unit integration bench clean reset
+.PHONY: help install run test lint format unit integration bench clean reset promtool
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,12 +36,18 @@ unit: $(STAMP) ## unit tests only (no broker)
 integration: $(STAMP) ## integration tests (real embedded broker, real HTTP)
 	$(BIN)/pytest -q tests/integration
 
-test: $(STAMP) ## lint, then every test
+test: $(STAMP) promtool ## lint, then every test
 	$(MAKE) lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP) ## print the benchmark table
 	$(BIN)/python -m bench
+
+promtool: ## install Prometheus's promtool (Debian package prometheus) when missing
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing promtool: apt-get install prometheus"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 reset: ## erase the embedded broker's data (webhooks, events, offsets), secret key and admin token
 	rm -rf $${HOOKSTREAM_DATA_DIR:-.hookstream/data}
