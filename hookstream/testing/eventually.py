@@ -22,7 +22,7 @@ _NOTHING: Any = object()
 
 @overload
 async def eventually(
-    predicate: Callable[[], Awaitable[T]],
+    predicate: Callable[[], Awaitable[T | None]],
     *,
     timeout: float = ...,
     interval: float = ...,
@@ -33,7 +33,7 @@ async def eventually(
 
 @overload
 async def eventually(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     *,
     timeout: float = ...,
     interval: float = ...,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from hookstream.testing.eventually import eventually
 from streams.child_process import terminate
 
 # Short delays so retry tests finish quickly: 1 attempt + 3 retries.
@@ -44,20 +43,23 @@ class WorkerProcess:
         await self.wait_ready(timeout)
 
     async def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        """Until ``/readyz`` answers 200; fails at once if the process exits."""
         async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
+
+            async def ready() -> bool:
                 assert self.process is not None
                 if self.process.poll() is not None:
                     raise AssertionError(f"worker exited early; see {self.log_path}")
-                try:
-                    async with session.get(f"{self.url}/readyz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.3)
-        raise AssertionError(f"worker not ready after {timeout}s; see {self.log_path}")
+                async with session.get(f"{self.url}/readyz") as response:
+                    return response.status == 200
+
+            await eventually(
+                ready,
+                timeout=timeout,
+                interval=0.3,
+                ignoring=(aiohttp.ClientError,),
+                message=f"worker not ready; see {self.log_path}",
+            )
 
     async def status(self) -> dict[str, Any]:
         async with (
@@ -68,13 +70,17 @@ class WorkerProcess:
 
     async def wait_knows(self, webhook: dict[str, Any], timeout: float = 30.0) -> None:
         """Until the worker's table holds this version of the webhook."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        async def knows() -> bool:
             known = (await self.status()).get("webhooks", {})
-            if known.get(webhook["id"]) == webhook["updatedAt"]:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"worker never saw webhook {webhook['id']}")
+            return bool(known.get(webhook["id"]) == webhook["updatedAt"])
+
+        await eventually(
+            knows,
+            timeout=timeout,
+            interval=0.1,
+            message=f"worker never saw webhook {webhook['id']} at {webhook['updatedAt']}",
+        )
 
     async def metrics(self) -> str:
         async with aiohttp.ClientSession() as session, session.get(f"{self.url}/metrics") as r:

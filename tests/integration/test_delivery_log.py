@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.eventually import eventually
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
 from tests.conftest import send_event
 
 
 async def wait_for_log(api: ApiClient, webhook_id: str, count: int) -> list[dict[str, Any]]:
-    async with asyncio.timeout(30):
-        while True:
-            status, body = await api.call("GET", f"/api/v1/webhooks/{webhook_id}/events")
-            assert status == 200, body
-            if len(body["data"]) >= count:
-                return body["data"]  # type: ignore[no-any-return]
-            await asyncio.sleep(0.2)
+    async def log_entries() -> list[dict[str, Any]] | None:
+        status, body = await api.call("GET", f"/api/v1/webhooks/{webhook_id}/events")
+        assert status == 200, body
+        return body["data"] if len(body["data"]) >= count else None
+
+    return await eventually(
+        log_entries, timeout=30, interval=0.2, message=f"{count} log entries for {webhook_id}"
+    )
 
 
 async def test_log_shows_request_and_response_newest_first_with_secrets_redacted(
@@ -135,12 +136,11 @@ async def test_event_types_and_entities_are_served(
     path = entity_url[entity_url.index("/api/v1/") :]
     assert path == f"/api/v1/entities/shipment/sh-{unique}"
 
-    async with asyncio.timeout(30):
-        while True:
-            status, body = await api.call("GET", path)
-            if status == 200:
-                break
-            await asyncio.sleep(0.2)
+    async def stored_entity() -> dict[str, Any] | None:
+        status, body = await api.call("GET", path)
+        return body if status == 200 else None
+
+    body = await eventually(stored_entity, timeout=30, interval=0.2, message=f"GET {path} is 200")
     assert body["entity"] == {"carrier": "dhl", "weight": 2}
     status, types = await api.call("GET", "/api/v1/event-types")
     assert status == 200
