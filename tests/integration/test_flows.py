@@ -3,13 +3,13 @@ that an outbound webhook receives: the whole loop through Kafka."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
 import orjson
 
 from hookstream.testing.api import ApiClient, ApiServer, live_webhook
+from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import read_records, values
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
@@ -88,12 +88,11 @@ async def test_inbound_webhook_runs_its_flow_and_emits_flow_events(
     failed_flows = {event["entityId"] for event in by_type["flow.failed"]}
     assert failed_flows == {failing["id"]}  # the draft was filtered out of "paid orders"
 
-    async with asyncio.timeout(30):
-        while True:
-            status, runs = await api.call("GET", f"/api/v1/flows/{flow['id']}/executions")
-            if status == 200 and runs["data"]:
-                break
-            await asyncio.sleep(0.2)
+    async def executions() -> dict[str, Any] | None:
+        status, runs = await api.call("GET", f"/api/v1/flows/{flow['id']}/executions")
+        return runs if status == 200 and runs["data"] else None
+
+    runs = await eventually(executions, timeout=30, interval=0.2, message="a flow execution")
     assert runs["data"][0]["eventType"] == "flow.executed"
     assert runs["data"][0]["entity"]["destinationTopic"] == destination
 
