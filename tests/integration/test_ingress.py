@@ -3,7 +3,6 @@ and the flow-trigger message read back from Kafka."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -22,6 +21,7 @@ from hookstream.inbound.receive import INGRESS_KEY
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
 from hookstream.testing.api import TOKENS, ApiClient, ApiServer
+from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import keyed, read_records, values
 from hookstream.testing.processes import SECRET_KEY
 from streams.broker import EmbeddedBroker, free_port
@@ -177,7 +177,11 @@ async def test_secret_url_and_token_are_generated(
         f"/hooks/{secret_url['id']}/{generated['token']}"
     )
     token = generated["token"]
-    assert (await post(http, hook_url(ingress_server, secret_url, token)))[0] == 202
+
+    async def token_accepted() -> bool:  # a new token reaches the ingress within a fetch round
+        return (await post(http, hook_url(ingress_server, secret_url, token)))[0] == 202
+
+    await eventually(token_accepted, timeout=30, interval=0.1, message="generated token accepted")
     assert (await post(http, hook_url(ingress_server, secret_url, "wrong")))[0] == 401
     assert (await post(http, hook_url(ingress_server, secret_url)))[0] == 401
     status, shown = await api.call("GET", f"/api/v1/listeners/{secret_url['id']}")
@@ -188,7 +192,11 @@ async def test_secret_url_and_token_are_generated(
     value = generated["token"]
     url = hook_url(ingress_server, in_body)
     good = orjson.dumps({"myAuth": {"token": value}, "order": 1})
-    assert (await post(http, url, good))[0] == 202
+
+    async def body_token_accepted() -> bool:
+        return (await post(http, url, good))[0] == 202
+
+    await eventually(body_token_accepted, timeout=30, interval=0.1, message="body token accepted")
     assert (await post(http, url, orjson.dumps({"myAuth": {"token": value + "x"}})))[0] == 401
     assert (await post(http, url, BODY))[0] == 401
 
@@ -270,9 +278,12 @@ async def test_broker_down_is_503_never_202(tmp_path: Path, http: aiohttp.Client
     await ingress.start()
     try:
         listener = await make_listener(ApiClient(api.url, http))
-        async with asyncio.timeout(30):
-            while (await post(http, hook_url(ingress, listener)))[0] != 202:
-                await asyncio.sleep(0.2)  # until the ingress has seen the new listener
+
+        async def accepted() -> bool:  # once the ingress has seen the new listener
+            status, _ = await post(http, hook_url(ingress, listener))
+            return status == 202
+
+        await eventually(accepted, timeout=30, interval=0.2, message="ingress accepts (202)")
         async with http.get(f"{ingress.url}/readyz") as response:
             assert response.status == 200
         await broker.stop()
