@@ -1,4 +1,5 @@
-"""``hookstream`` command: run each process alone, or all of them (``run``)."""
+"""``hookstream`` command: run each process alone, or all of them (``run``);
+``send-event`` publishes a domain event through the admin API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import contextlib
 import logging
 import sys
 from typing import Any
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookstream import logs
 from hookstream.settings import Settings
@@ -75,6 +79,38 @@ def _run(settings: Settings) -> None:
     sys.exit(asyncio.run(run_all(settings)))
 
 
+class ClientSettings(BaseSettings):
+    """What ``send-event`` reads from the environment: ``HOOKSTREAM_TOKEN``."""
+
+    model_config = SettingsConfigDict(env_prefix="HOOKSTREAM_", extra="ignore")
+
+    token: SecretStr | None = None
+
+
+def _send_event(settings: Settings, args: argparse.Namespace) -> None:
+    from hookstream.api.client import ClientError, event_from_args, publish_event  # noqa: PLC0415
+    from hookstream.supervisor import ADMIN_TOKEN_FILE  # noqa: PLC0415
+
+    token = ClientSettings().token
+    token_file = settings.data_dir / ADMIN_TOKEN_FILE
+    if token is not None:
+        bearer = token.get_secret_value()
+    elif token_file.is_file():
+        bearer = token_file.read_text(encoding="utf-8").strip()
+    else:
+        raise SystemExit(
+            f"hookstream send-event: set HOOKSTREAM_TOKEN (no {token_file} from make run found)"
+        )
+    try:
+        event = event_from_args(
+            args.event_type, entity_id=args.entity_id, data=args.data, topic=args.topic
+        )
+        answer = asyncio.run(publish_event(args.api_url or settings.api_url, bearer, event))
+    except ClientError as exc:
+        raise SystemExit(f"hookstream send-event: {exc}") from None
+    print(answer)  # noqa: T201 - the command's output
+
+
 COMMANDS = {
     "worker": _worker,
     "api": _api,
@@ -84,11 +120,31 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hookstream", description=__doc__)
-    parser.add_argument("command", choices=sorted(COMMANDS))
-    args = parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in sorted(COMMANDS):
+        commands.add_parser(name, help=f"run the {name} process" if name != "run" else "run all")
+    send = commands.add_parser(
+        "send-event",
+        help="publish a domain event through the admin API (POST /api/v1/events)",
+        description="Publish a domain event; prints the API's JSON answer. The token comes "
+        "from HOOKSTREAM_TOKEN, or the admin.token file `make run` keeps in the data dir.",
+    )
+    send.add_argument("event_type", metavar="TYPE", help="event type, e.g. order.created")
+    send.add_argument("--entity-id", help="entityId (default: the data's id, else generated)")
+    send.add_argument("--data", help="the entity: JSON text, or @file to read it from a file")
+    send.add_argument("--topic", help="event topic (default events.api)")
+    send.add_argument("--api-url", help="admin API base URL (default HOOKSTREAM_API_URL)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     settings = Settings()
+    if args.command == "send-event":
+        _send_event(settings, args)
+        return
     sys.argv = [sys.argv[0]]  # faust's worker parses argv itself
     COMMANDS[args.command](settings)
 

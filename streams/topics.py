@@ -14,6 +14,10 @@ DELIVERY_LOG = "hookstream.delivery-log"
 INVALID_EVENTS = "hookstream.invalid-events"
 FLOW_TRIGGERS = "hookstream.flow-triggers"
 FLOW_EVENTS = "events.flows"
+# Where POST /api/v1/events publishes when the request names no topic.
+API_EVENTS = "events.api"
+# Partitions of an event topic hookstream creates itself (POST /api/v1/events).
+EVENT_TOPIC_PARTITIONS = 4
 # Not in the DESIGN topic table; they back GET /event-types and GET /entities.
 EVENT_TYPES = "hookstream.event-types"
 ENTITIES = "hookstream.entities"

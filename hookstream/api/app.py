@@ -6,12 +6,13 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from hookstream.api import catalog, deliveries, flows, listeners, webhooks
-from hookstream.api.auth import auth_middleware
+from hookstream.api import catalog, deliveries, events, flows, listeners, webhooks
+from hookstream.api.auth import ROLE_KEY, auth_middleware
 from hookstream.api.context import kafka_resources
 from hookstream.api.openapi import document
-from hookstream.api.routes import PUBLIC, Route, register
-from hookstream.api.wire import ANY
+from hookstream.api.routes import ANY_ROLE, PUBLIC, Route, register
+from hookstream.api.wire import ANY, obj
+from hookstream.console import add_console
 from hookstream.http_common import (
     METRICS_KEY,
     Handler,
@@ -21,7 +22,7 @@ from hookstream.http_common import (
 )
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
-from hookstream.tokens import Role
+from hookstream.tokens import ROLES, Role
 
 MAX_BODY = 1024 * 1024
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -41,6 +42,11 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(document(ROUTES))
 
 
+async def whoami(request: web.Request) -> web.Response:
+    """The caller's role, so a client (the console) offers only what it may do."""
+    return json_response({"role": request[ROLE_KEY]})
+
+
 # Every route of the admin API: registered and documented from this one table.
 ROUTES: list[Route] = [
     *webhooks.ROUTES,
@@ -48,6 +54,15 @@ ROUTES: list[Route] = [
     *catalog.ROUTES,
     *listeners.ROUTES,
     *flows.ROUTES,
+    *events.ROUTES,
+    Route(
+        "GET",
+        "/api/v1/whoami",
+        whoami,
+        "The role of the presented token",
+        ANY_ROLE,
+        {200: obj({"role": {"enum": list(ROLES)}})},
+    ),
     Route("GET", OPENAPI_PATH, openapi, "This document (OpenAPI 3.1)", PUBLIC, {200: ANY}),
 ]
 
@@ -62,6 +77,7 @@ def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Applicati
     app[METRICS_KEY] = metrics
     add_operational_routes(app)
     register(app, ROUTES)
+    add_console(app)  # /ui/ (public static files) and GET /api/v1/whoami
     return app
 
 

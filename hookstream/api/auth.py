@@ -18,6 +18,8 @@ from hookstream.http_common import Handler
 from hookstream.tokens import Role
 
 API_PREFIX = "/api/"
+# The caller's role, left on the request for handlers (e.g. the console's whoami).
+ROLE_KEY = web.RequestKey("hookstream.role", str)
 
 _WHAT_ROLES_DO: dict[Role, str] = {
     "admin": "admin",
@@ -60,6 +62,7 @@ def auth_middleware(tokens: Mapping[str, Role]) -> Middleware:
                 f"this token's role is {_WHAT_ROLES_DO[role]}; "
                 f"{request.method} {entry.path} needs {allowed}"
             )
+        request[ROLE_KEY] = role
         return await handler(request)
 
     return middleware

@@ -13,12 +13,13 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
 
 from hookstream.http_common import Handler
-from hookstream.tokens import Role
+from hookstream.tokens import ROLES, Role
 
 # Who may call a route.
 READ: frozenset[Role] = frozenset({"admin", "viewer"})
 WRITE: frozenset[Role] = frozenset({"admin"})
 PUBLISH: frozenset[Role] = frozenset({"admin", "publisher"})
+ANY_ROLE: frozenset[Role] = frozenset(ROLES)
 PUBLIC: frozenset[Role] | None = None  # no token needed
 
 Schema = dict[str, Any]

@@ -9,7 +9,8 @@ from aiohttp import web
 
 ADMIN_TOKEN = "test-admin-token"
 VIEWER_TOKEN = "test-viewer-token"
-TOKENS = f"{ADMIN_TOKEN}:admin,{VIEWER_TOKEN}:viewer"
+PUBLISHER_TOKEN = "test-publisher-token"
+TOKENS = f"{ADMIN_TOKEN}:admin,{VIEWER_TOKEN}:viewer,{PUBLISHER_TOKEN}:publisher"
 
 
 class ApiServer:
