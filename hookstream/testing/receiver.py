@@ -17,7 +17,9 @@ class Received:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
-    at: float
+    at: float  # time.monotonic() on arrival
+    # time.time() on arrival: comparable with epoch times the worker records (notBefore).
+    wall_at: float = 0.0
 
 
 class Receiver:
@@ -60,6 +62,7 @@ class Receiver:
                 dict(request.headers.items()),
                 body,
                 time.monotonic(),
+                time.time(),
             )
         )
         async with self._changed:
@@ -69,6 +72,7 @@ class Receiver:
             status, headers = script.pop(0)
             return web.Response(status=status, text=f"scripted {status}", headers=headers)
         if self.delay:
+            # Deliberate: simulates a slow or hanging endpoint (the behaviour under test).
             await asyncio.sleep(self.delay)
         return web.Response(status=self.status, text="received", headers=self.response_headers)
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from hookstream.delivery.retry_schedule import format_duration, parse_schedule
 from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import keyed, read_records, values
 from hookstream.testing.processes import RETRY_SCHEDULE, WorkerProcess
 from hookstream.testing.receiver import Receiver
-from streams.topics import DEAD_LETTERS
+from streams.topics import DEAD_LETTERS, retry_topic
 from tests.conftest import send_event
 
-ATTEMPTS = 1 + len(RETRY_SCHEDULE.split(","))
+SCHEDULE = parse_schedule(RETRY_SCHEDULE)
+ATTEMPTS = 1 + len(SCHEDULE)
 
 
 def event(unique: str, n: int = 1) -> dict[str, object]:
@@ -74,8 +77,20 @@ async def test_exhausted_schedule_goes_to_dead_letters_with_every_attempt(
     assert [a["attempt"] for a in dead["attempts"]] == list(range(1, ATTEMPTS + 1))
     assert all(a["status"] == 500 for a in dead["attempts"])
     assert f"{ATTEMPTS} attempts" in dead["reason"]
-    await asyncio.sleep(1)
-    assert len(receiver.on_path("/down")) == ATTEMPTS  # nothing after dead-lettering
+    # Nothing after dead-lettering, proved by counts instead of a pause: every retry
+    # is written before the dead letter, so the retry tiers now hold all of them,
+    # and there is exactly one per scheduled retry (none for an attempt past the last).
+    scheduled: dict[str, list[int]] = {}
+    for failed, delay in enumerate(SCHEDULE, start=1):
+        scheduled.setdefault(format_duration(delay), []).append(failed + 1)
+    for tier, attempts in scheduled.items():
+        retries = values(
+            await read_records(
+                kafka, retry_topic(tier), where=keyed(delivery_id), count=len(attempts)
+            )
+        )
+        assert sorted(r["attempt"] for r in retries) == attempts, tier
+    assert len(receiver.on_path("/down")) == ATTEMPTS
 
 
 async def test_gone_disables_the_webhook_with_a_reason(
@@ -93,12 +108,11 @@ async def test_gone_disables_the_webhook_with_a_reason(
     dead = await read_dead_letters(kafka, request.headers["X-Etl-Webhook-Event-Id"])
     assert "410" in dead["reason"]
 
-    async with asyncio.timeout(30):
-        while True:
-            status, body = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
-            if status == 200 and body["enabled"] is False:
-                break
-            await asyncio.sleep(0.2)
+    async def disabled() -> dict[str, Any] | None:
+        status, body = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
+        return body if status == 200 and body["enabled"] is False else None
+
+    body = await eventually(disabled, timeout=30, interval=0.2, message="webhook disabled")
     assert "410" in body["disabledReason"]
 
 
@@ -107,11 +121,29 @@ async def test_retry_after_is_honoured(
     worker: WorkerProcess,
     receiver: Receiver,
     producer: AIOKafkaProducer,
+    kafka: str,
     unique: str,
 ) -> None:
-    receiver.scripts["/busy"] = [(429, {"Retry-After": "3"})]
+    asked = 3.0
+    assert asked > max(SCHEDULE) * 1.2  # longer than any jittered scheduled delay
+    receiver.scripts["/busy"] = [(429, {"Retry-After": str(int(asked))})]
     await webhook_for(api, worker, receiver, "/busy", unique)
     await send_event(producer, event(unique))
     first, second = await receiver.wait_for("/busy", 2)
-    # A lower bound on waiting, not a speed threshold: it cannot fail on a slow machine.
-    assert second.at - first.at >= 2.9
+    assert [r.headers["X-Etl-Webhook-Attempt"] for r in (first, second)] == ["1", "2"]
+    # The retry record says when attempt 2 may start. No tier is as long as asked,
+    # so it waits in the longest one.
+    [retry] = values(
+        await read_records(
+            kafka,
+            retry_topic(format_duration(max(SCHEDULE))),
+            where=keyed(first.headers["X-Etl-Webhook-Event-Id"]),
+        )
+    )
+    assert retry["attempt"] == 2
+    assert retry["history"][0]["status"] == 429
+    # Order of recorded moments, not a measured duration (being slow only widens
+    # the gaps): the policy set notBefore at least `asked` after attempt 1 reached
+    # the receiver, and attempt 2 reached it no earlier than notBefore.
+    assert retry["notBefore"] >= first.wall_at + asked
+    assert second.wall_at >= retry["notBefore"]
