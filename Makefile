@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format unit integration bench clean reset promtool
+.PHONY: help install run test lint format unit integration bench clean reset promtool chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ unit: $(STAMP) ## unit tests only (no broker)
 integration: $(STAMP) ## integration tests (real embedded broker, real HTTP)
 	$(BIN)/pytest -q tests/integration
 
-test: $(STAMP) promtool ## lint, then every test
+test: $(STAMP) promtool chromium ## lint, then every test
 	$(MAKE) lint
 	$(BIN)/pytest -q
 
@@ -48,6 +48,12 @@ promtool: ## install Prometheus's promtool (Debian package prometheus) when miss
 	  echo "installing promtool: apt-get install prometheus"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+chromium: ## install Debian's Chromium for the browser tests (tests/e2e) when missing
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium: apt-get install chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 reset: ## erase the embedded broker's data (webhooks, events, offsets), secret key and admin token
 	rm -rf $${HOOKSTREAM_DATA_DIR:-.hookstream/data}

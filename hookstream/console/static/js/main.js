@@ -1,0 +1,129 @@
+// Sign-in, navigation and the hash router. Each page is one module exporting
+// render(root, ctx); ctx.onLeave(fn) registers cleanup (timers) for navigation.
+import * as api from './api.js';
+import { h, clear, field, notice, statusLine } from './dom.js';
+
+const PAGES = [
+  [/^overview$/, () => import('./pages/overview.js'), 'Overview'],
+  [/^webhooks$/, () => import('./pages/webhooks.js'), 'Webhooks'],
+  [/^webhooks\/new$/, () => import('./pages/webhook-form.js'), 'New webhook'],
+  [/^webhooks\/([^/]+)\/events$/, () => import('./pages/events.js'), 'View events'],
+  [/^webhooks\/([^/]+)$/, () => import('./pages/webhook-form.js'), 'Edit webhook'],
+  [/^send$/, () => import('./pages/send.js'), 'Send event'],
+  [/^listeners$/, () => import('./pages/listeners.js'), 'Listeners'],
+  [/^listeners\/new$/, () => import('./pages/listener-form.js'), 'New listener'],
+  [/^listeners\/([^/]+)$/, () => import('./pages/listener-form.js'), 'Listener'],
+  [/^flows$/, () => import('./pages/flows.js'), 'Flows'],
+  [/^flows\/new$/, () => import('./pages/flow-form.js'), 'New flow'],
+  [/^flows\/([^/]+)$/, () => import('./pages/flow-form.js'), 'Flow'],
+];
+
+const view = document.getElementById('view');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+const signOut = document.getElementById('sign-out');
+let role = null;
+let leaving = [];
+let signInMessage = '';
+
+const navigate = (hash) => { window.location.hash = hash; };
+
+function signInPage() {
+  nav.hidden = true;
+  signOut.hidden = true;
+  who.textContent = '';
+  const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true });
+  const status = statusLine();
+  const form = h('form', { class: 'card narrow', 'aria-label': 'Sign in' },
+    h('h1', { text: 'Sign in' }),
+    h('p', { text: 'Paste an API token (HOOKSTREAM_API_TOKENS, or the admin token `make run` printed). It is kept in this browser tab only.' }),
+    field('API token', input),
+    status,
+    h('button', { type: 'submit', class: 'primary', text: 'Sign in' }));
+  if (signInMessage) notice(status, signInMessage, 'warn');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const token = input.value.trim();
+    notice(status, 'Checking the token…');
+    try {
+      const me = await api.call('GET', '/whoami', undefined, { token });
+      api.session.token = token;
+      role = me.role;
+      signInMessage = '';
+      route();
+    } catch (err) {
+      notice(status, err.status === 401 ? 'That token was not accepted.' : `Sign-in failed: ${err.message}`, 'error');
+    }
+  });
+  clear(view).append(form);
+  input.focus();
+}
+
+async function learnRole() {
+  const me = await api.get('/whoami');
+  role = me.role;
+}
+
+api.whenUnauthorized(() => {
+  api.session.token = null;
+  role = null;
+  signInMessage = 'Your token is no longer accepted; sign in again.';
+  signInPage();
+});
+
+signOut.addEventListener('click', () => {
+  api.session.token = null;
+  role = null;
+  signInMessage = '';
+  navigate('#/overview');
+  signInPage();
+});
+
+async function route() {
+  for (const fn of leaving) fn();
+  leaving = [];
+  if (!api.session.token) return signInPage();
+  if (!role) {
+    try { await learnRole(); } catch (err) {
+      if (err.status !== 401) clear(view).append(h('p', { class: 'notice error', text: `Could not reach the API: ${err.message}` }));
+      return undefined;
+    }
+  }
+  nav.hidden = false;
+  signOut.hidden = false;
+  who.textContent = `signed in as ${role}`;
+  const path = (window.location.hash || '#/overview').replace(/^#\/?/, '') || 'overview';
+  const match = PAGES.map(([re, load, title]) => [path.match(re), load, title]).find(([m]) => m);
+  for (const a of nav.querySelectorAll('a')) {
+    const current = path === a.getAttribute('href').slice(2) || path.startsWith(`${a.getAttribute('href').slice(2)}/`);
+    if (current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  clear(view);
+  if (!match) {
+    view.append(h('p', { class: 'notice warn', text: `No page called “${path}”.` }));
+    return undefined;
+  }
+  const [m, load, title] = match;
+  document.title = `${title} · hookstream`;
+  const ctx = {
+    role,
+    canWrite: role === 'admin',
+    canPublish: role === 'admin' || role === 'publisher',
+    params: m.slice(1).map(decodeURIComponent),
+    navigate,
+    onLeave: (fn) => leaving.push(fn),
+  };
+  const root = h('section', { class: 'page' });
+  view.append(root);
+  try {
+    const page = await load();
+    await page.render(root, ctx);
+  } catch (err) {
+    if (err.status === 401) return undefined;
+    root.append(h('p', { class: 'notice error', role: 'alert', text: `This page failed: ${err.message}` }));
+  }
+  return undefined;
+}
+
+window.addEventListener('hashchange', route);
+route();

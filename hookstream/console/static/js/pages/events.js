@@ -1,0 +1,161 @@
+// View events (seed 000): the last 100 attempts of one webhook, each
+// expandable to its request and response; redeliver; dead letters.
+import * as api from '../api.js';
+import { h, append, button, field, headersTable, notice, pretty, select, statusLine, when } from '../dom.js';
+
+const OUTCOMES = ['success', 'http_error', 'timeout', 'connection_error', 'refused'];
+const REFRESH_MS = 3000;
+
+function requestView(req) {
+  if (!req) return h('p', { class: 'empty', text: 'No request recorded.' });
+  return h('div', { class: 'request' },
+    h('p', {}, h('code', { text: `${req.method} ${req.url}` })),
+    h('h4', { text: 'Request headers' }), headersTable(req.headers),
+    h('h4', { text: 'Request body' }), h('pre', { 'aria-label': 'Request body', text: pretty(req.body) || '(empty)' }));
+}
+
+function responseView(res, attempt) {
+  if (!res) return h('p', { class: 'empty', text: attempt.error ? `No response: ${attempt.error}` : 'No response.' });
+  return h('div', { class: 'response' },
+    h('p', {}, h('code', { text: `HTTP ${res.status}` })),
+    h('h4', { text: 'Response headers' }), headersTable(res.headers),
+    h('h4', { text: 'Response body' }), h('pre', { 'aria-label': 'Response body', text: pretty(res.body) || '(empty)' }));
+}
+
+const keyOf = (a) => `${a.deliveryId}|${a.attempt}|${a.at}`;
+
+function attemptItem(a, webhookId, ctx, status) {
+  const redeliver = ctx.canWrite ? button('Redeliver', async () => {
+    try {
+      await api.post(`/webhooks/${api.enc(webhookId)}/events/${api.enc(a.deliveryId)}/redeliver`);
+      notice(status, `Redelivery of ${a.deliveryId} queued.`, 'ok');
+    } catch (err) { notice(status, `Redeliver failed: ${err.message}`, 'error'); }
+  }, { label: `Redeliver ${a.deliveryId}` }) : null;
+  const item = h('details', { class: 'attempt', 'data-outcome': a.outcome, 'data-delivery': a.deliveryId },
+    h('summary', {},
+      h('span', { class: `badge ${a.outcome}`, text: a.outcome }),
+      h('span', { text: a.response ? `HTTP ${a.response.status}` : (a.error || '') }),
+      h('strong', { text: a.eventType || '' }),
+      h('span', { class: 'muted', text: `attempt ${a.attempt}` }),
+      h('span', { class: 'muted', text: when(a.at) }),
+      h('span', { class: 'muted', text: a.durationMs !== undefined ? `${a.durationMs} ms` : '' }),
+      h('code', { class: 'muted', text: a.deliveryId })),
+    h('div', { class: 'body' },
+      h('p', {}, 'Event ', h('code', { text: a.eventId || '' }), a.error ? ` — ${a.error}` : ''),
+      h('div', { class: 'two' },
+        h('section', { 'aria-label': 'Request' }, h('h3', { text: 'Request' }), requestView(a.request)),
+        h('section', { 'aria-label': 'Response' }, h('h3', { text: 'Response' }), responseView(a.response, a))),
+      h('div', { class: 'actions' }, redeliver)));
+  return item;
+}
+
+async function attemptsTab(panel, webhookId, ctx) {
+  const status = statusLine();
+  const filter = select('outcome', [['', 'All outcomes'], ...OUTCOMES.map((o) => [o])], '');
+  const listEl = h('div', { class: 'attempts', 'aria-label': 'Delivery attempts' });
+  const count = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const items = new Map();
+  const apply = () => {
+    let shown = 0;
+    for (const el of listEl.children) {
+      el.hidden = !!filter.value && el.dataset.outcome !== filter.value;
+      if (!el.hidden) shown += 1;
+    }
+    count.textContent = `${shown} of ${listEl.children.length} attempts`;
+  };
+  filter.addEventListener('change', apply);
+
+  async function load() {
+    const attempts = await api.list(`/webhooks/${api.enc(webhookId)}/events`);
+    // Newest first; keep existing (possibly expanded) items, add new ones on top.
+    const order = attempts.map((a) => {
+      const key = keyOf(a);
+      if (!items.has(key)) items.set(key, attemptItem(a, webhookId, ctx, status));
+      return items.get(key);
+    });
+    const wanted = new Set(order);
+    for (const [key, el] of items) if (!wanted.has(el)) { el.remove(); items.delete(key); }
+    listEl.replaceChildren(...order);
+    if (!order.length) listEl.append(h('p', { class: 'empty', text: 'No attempts yet.' }));
+    apply();
+  }
+  append(panel, [
+    h('div', { class: 'toolbar' }, field('Outcome', filter), button('Refresh', () => load().catch((e) => notice(status, e.message, 'error'))), count),
+    status, listEl]);
+  await load();
+  const timer = setInterval(() => { load().catch(() => {}); }, REFRESH_MS);
+  ctx.onLeave(() => clearInterval(timer));
+}
+
+async function deadLettersTab(panel, webhookId, ctx) {
+  if (!await api.supports('GET', '/webhooks/{id}/dead-letters')) {
+    panel.append(h('p', { class: 'notice warn', text: 'Dead letters are not available on this server (no GET /api/v1/webhooks/{id}/dead-letters).' }));
+    return;
+  }
+  const status = statusLine();
+  const listEl = h('div');
+  async function load() {
+    const letters = await api.list(`/webhooks/${api.enc(webhookId)}/dead-letters`);
+    listEl.replaceChildren(...(letters.length ? letters.map((d) => h('details', { class: 'attempt' },
+      h('summary', {},
+        h('span', { class: 'badge error', text: 'dead' }),
+        h('strong', { text: d.event?.eventType || d.eventType || '' }),
+        h('span', { class: 'muted', text: when(d.deadAt) }),
+        h('span', { text: d.reason || '' }),
+        h('code', { class: 'muted', text: d.deliveryId || '' })),
+      h('div', { class: 'body' },
+        h('h4', { text: `Attempts (${(d.attempts || []).length})` }),
+        h('pre', { text: pretty(d.attempts || []) }),
+        h('h4', { text: 'Event' }), h('pre', { 'aria-label': 'Dead letter event', text: pretty(d.event) }))))
+      : [h('p', { class: 'empty', text: 'No dead letters.' })]));
+  }
+  const since = h('input', { type: 'datetime-local', name: 'since', step: 1 });
+  const hourAgo = new Date(Date.now() - 3600e3);
+  since.value = new Date(hourAgo.getTime() - hourAgo.getTimezoneOffset() * 60e3).toISOString().slice(0, 19);
+  const recover = ctx.canWrite && await api.supports('POST', '/webhooks/{id}/recover')
+    ? h('form', { class: 'toolbar', 'aria-label': 'Recover dead letters' },
+      field('Recover since', since, { name: 'since' }),
+      h('button', { type: 'submit', class: 'primary', text: 'Recover' }))
+    : null;
+  recover?.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const iso = new Date(since.value).toISOString();
+      const answer = await api.post(`/webhooks/${api.enc(webhookId)}/recover`, { since: iso });
+      const n = answer?.queued ?? answer?.count ?? answer?.recovered;
+      notice(status, `Recovery queued${n !== undefined ? `: ${n} dead letters` : ''}.`, 'ok');
+      await load();
+    } catch (err) { notice(status, `Recover failed: ${err.message}`, 'error'); }
+  });
+  append(panel, [recover, status, listEl]);
+  await load();
+}
+
+export async function render(root, ctx) {
+  const id = ctx.params[0];
+  const webhook = await api.get(`/webhooks/${api.enc(id)}`);
+  const tabs = [['Attempts', attemptsTab], ['Dead letters', deadLettersTab]];
+  const panels = tabs.map(([name]) => h('div', { role: 'tabpanel', id: `panel-${name.replace(' ', '-')}`, 'aria-label': name }));
+  const loaded = new Set();
+  const tabButtons = tabs.map(([name, fill], i) => h('button', {
+    type: 'button', role: 'tab', id: `tab-${i}`, 'aria-controls': panels[i].id, text: name,
+    onclick: () => select_(i),
+  }));
+  async function select_(i) {
+    tabButtons.forEach((b, j) => { b.setAttribute('aria-selected', String(i === j)); panels[j].hidden = i !== j; });
+    if (!loaded.has(i)) {
+      loaded.add(i);
+      try { await tabs[i][1](panels[i], id, ctx); } catch (err) {
+        panels[i].append(h('p', { class: 'notice error', text: err.message }));
+      }
+    }
+  }
+  append(root, [
+    h('div', { class: 'page-head' },
+      h('h1', { text: `View events: ${webhook.name}` }),
+      h('a', { class: 'button', href: '#/webhooks', text: 'Back to webhooks' })),
+    h('p', { class: 'muted' }, h('code', { text: `${webhook.method} ${webhook.url}` }), webhook.enabled ? '' : ` — disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}`),
+    h('div', { role: 'tablist', 'aria-label': 'Deliveries' }, tabButtons),
+    panels]);
+  await select_(0);
+}

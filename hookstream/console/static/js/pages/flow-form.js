@@ -1,0 +1,115 @@
+// One flow: editor for filter, mappings and constants, a "test on sample"
+// preview (POST /api/v1/flows/test, writes nothing) and the executions list.
+import * as api from '../api.js';
+import { h, append, button, checkbox, clearErrors, field, notice, pretty, select, showErrors, statusLine, table, when } from '../dom.js';
+import { rows } from '../rows.js';
+
+function parseValue(text) {
+  try { return JSON.parse(text); } catch { return text; }
+}
+
+export async function render(root, ctx) {
+  const id = ctx.params[0];
+  const [current, listeners] = await Promise.all([
+    id ? api.get(`/flows/${api.enc(id)}`) : null,
+    api.list('/listeners').catch(() => []),
+  ]);
+  const status = statusLine();
+  const name = h('input', { name: 'name', value: current?.name || '', required: true });
+  const description = h('textarea', { name: 'description', rows: 2, value: current?.description || '' });
+  const listener = select('listenerId', [['', '— choose a listener —'], ...listeners.map((l) => [l.id, `${l.name} (${l.id})`])], current?.listenerId || '');
+  const topic = h('input', { name: 'destinationTopic', value: current?.destinationTopic || '', placeholder: 'orders.inbound' });
+  const filter = h('input', { name: 'filter', value: current?.filter || '', placeholder: "payload.status != 'draft'" });
+  const mappings = rows('Mappings', 'mappings', [['To', 'to'], ['From', 'from']], current?.mappings || []);
+  const constants = rows('Constants', 'constants', [['To', 'to'], ['Value (JSON or text)', 'value']],
+    (current?.constants || []).map((c) => ({ to: c.to, value: typeof c.value === 'string' ? c.value : JSON.stringify(c.value) })));
+  const enabled = checkbox('Enabled', { name: 'enabled', checked: current ? current.enabled : true });
+
+  function spec() {
+    return {
+      name: name.value, description: description.value, listenerId: listener.value,
+      destinationTopic: topic.value.trim(), filter: filter.value.trim() || null,
+      mappings: mappings.values(),
+      constants: constants.values().map((c) => ({ to: c.to, value: parseValue(c.value) })),
+      enabled: enabled.querySelector('input').checked,
+    };
+  }
+
+  const form = h('form', { class: 'card', 'aria-label': current ? 'Edit flow' : 'New flow' },
+    field('Name', name, { name: 'name' }),
+    field('Description', description, { name: 'description' }),
+    h('div', { class: 'row' }, field('Listener', listener, { name: 'listenerId' }), field('Destination topic', topic, { name: 'destinationTopic' })),
+    field('Filter (JMESPath)', filter, { name: 'filter', hint: 'Over {payload, headers, listenerId, deliveryId, receivedAt}; a falsy result skips the message.' }),
+    mappings.element, constants.element, enabled, status,
+    h('div', { class: 'actions' },
+      ctx.canWrite ? h('button', { type: 'submit', class: 'primary', text: current ? 'Save flow' : 'Create flow' }) : null,
+      h('a', { class: 'button', href: '#/flows', text: 'Back to flows' })));
+  if (!ctx.canWrite) for (const el of form.querySelectorAll('input, select, textarea, button')) el.disabled = true;
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    notice(status, 'Saving…');
+    try {
+      const saved = current ? await api.put(`/flows/${api.enc(current.id)}`, spec()) : await api.post('/flows', spec());
+      notice(status, `Saved ${saved.name}.`, 'ok');
+      if (!current) ctx.navigate(`#/flows/${api.enc(saved.id)}`);
+    } catch (err) { showErrors(form, err, status); }
+  });
+
+  append(root, [
+    h('div', { class: 'page-head' }, h('h1', { text: current ? `Flow ${current.name}` : 'New flow' }),
+      current ? h('code', { class: 'muted', text: current.id }) : null),
+    form, await preview(spec, listeners, listener, ctx)]);
+  if (current) root.append(await executions(current));
+}
+
+async function preview(spec, listeners, listenerSelect, ctx) {
+  const section = h('section', { class: 'card', 'aria-label': 'Test on sample' }, h('h2', { text: 'Test on sample' }));
+  if (!await api.supports('POST', '/flows/test')) {
+    section.append(h('p', { class: 'notice warn', text: 'Previews are not available on this server (no POST /api/v1/flows/test).' }));
+    return section;
+  }
+  if (!ctx.canWrite) {
+    section.append(h('p', { class: 'notice warn', text: 'Previews need an admin token.' }));
+    return section;
+  }
+  const sampleOf = (lid) => listeners.find((l) => l.id === lid)?.sampleData;
+  const initial = sampleOf(listenerSelect.value);
+  const payload = h('textarea', { name: 'samplePayload', rows: 8, value: initial === undefined || initial === null ? '' : JSON.stringify(initial, null, 2) });
+  listenerSelect.addEventListener('change', () => {
+    const s = sampleOf(listenerSelect.value);
+    if (!payload.value.trim() && s !== undefined && s !== null) payload.value = JSON.stringify(s, null, 2);
+  });
+  const status = statusLine();
+  const output = h('div');
+  const run = button('Test on sample', async () => {
+    let sample;
+    try { sample = JSON.parse(payload.value || 'null'); } catch (exc) {
+      notice(status, `Sample payload is not JSON: ${exc.message}`, 'error');
+      return;
+    }
+    const flow = spec();
+    if (!flow.listenerId) delete flow.listenerId;
+    try {
+      const answer = await api.post('/flows/test', { flow, trigger: { payload: sample, headers: {} } });
+      const outcome = answer.status || answer.outcome || (answer.skipped ? 'skipped' : answer.error ? 'failed' : 'executed');
+      notice(status, `Result: ${outcome}${answer.error ? ` — ${answer.error}` : ''}${answer.reason ? ` — ${answer.reason}` : ''}`, outcome === 'failed' ? 'error' : 'ok');
+      const message = answer.output ?? answer.message ?? answer.result;
+      output.replaceChildren(h('h3', { text: 'Output message' }), h('pre', { 'aria-label': 'Flow output', text: message === undefined ? '(none)' : pretty(message) }));
+    } catch (err) { showErrors(section, err, status); }
+  }, { kind: 'primary' });
+  append(section, [field('Sample trigger payload (JSON)', payload), run, status, output]);
+  return section;
+}
+
+async function executions(flow) {
+  const list = await api.list(`/flows/${api.enc(flow.id)}/executions`);
+  return h('section', { class: 'card', 'aria-label': 'Executions' },
+    h('h2', { text: 'Executions' }),
+    table([
+      ['When', (e) => when(e.timestamp)],
+      ['Result', (e) => h('span', { class: `badge ${e.eventType === 'flow.executed' ? 'ok' : 'failed'}`, text: e.eventType })],
+      ['Details', (e) => h('details', {}, h('summary', { text: e.entity?.error || 'entity' }), h('pre', { text: pretty(e.entity) }))],
+    ], list, { empty: 'No executions yet.' }));
+}

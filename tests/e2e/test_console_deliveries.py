@@ -1,0 +1,139 @@
+"""Send an event from the console, watch it delivered in View events, expand
+it, redeliver it; a hostile payload stays text; the Overview page."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaProducer
+from playwright.async_api import expect
+
+from hookstream.testing.api import ApiClient, ApiServer, live_webhook
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
+from tests.conftest import send_event
+from tests.e2e.conftest import ConsolePage
+
+HOSTILE = '<script>window.__owned = 1</script><img src="x" onerror="window.__owned = 2">'
+
+
+async def has_route(http: aiohttp.ClientSession, server: ApiServer, method: str, path: str) -> bool:
+    async with http.get(server.url + "/api/v1/openapi.json") as response:
+        doc = await response.json()
+    shape = re.sub(r"\{[^}]+\}", "{}", path)
+    return any(
+        re.sub(r"\{[^}]+\}", "{}", p) == shape and method.lower() in ops
+        for p, ops in doc.get("paths", {}).items()
+    )
+
+
+async def test_send_event_see_it_delivered_expand_and_redeliver(
+    console: ConsolePage,
+    api: ApiClient,
+    api_server: ApiServer,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    http: aiohttp.ClientSession,
+    unique: str,
+) -> None:
+    event_type = f"order.{unique}"
+    webhook = await live_webhook(
+        api,
+        worker,
+        name=f"shop {unique}",
+        url=f"{receiver.url}/{unique}",
+        events=[event_type],
+        includeEntity=True,
+    )
+    page = console.page
+    await console.sign_in(hash_path="#/send")
+    publish = await has_route(http, api_server, "POST", "/api/v1/events")
+    if publish:
+        await page.get_by_label("Event type").fill(event_type)
+        await page.get_by_label("Entity ID").fill("42")
+        await page.get_by_label("Entity (JSON, optional)").fill(
+            orjson.dumps({"id": 42, "note": HOSTILE}).decode()
+        )
+        await page.get_by_role("button", name="Send event").click()
+        await expect(page.get_by_role("status").filter(has_text="Published event")).to_be_visible()
+        await console.screenshot("send-event")
+    else:
+        await expect(page.get_by_text("not available on this server")).to_be_visible()
+        await send_event(
+            producer,
+            {
+                "eventId": f"e-{unique}",
+                "eventType": event_type,
+                "entityId": "42",
+                "entity": {"id": 42, "note": HOSTILE},
+            },
+        )
+
+    await receiver.wait_for(f"/{unique}")
+    await console.open(f"#/webhooks/{webhook['id']}/events")
+    attempt = page.locator("details.attempt").first
+    await expect(attempt).to_contain_text("success")  # auto-refresh brings it in
+    await attempt.locator("summary").click()
+    request_body = attempt.get_by_label("Request body")
+    await expect(request_body).to_contain_text('"note": "<script>window.__owned = 1</script>')
+    await expect(attempt.get_by_role("region", name="Response")).to_contain_text("HTTP 200")
+    # The hostile markup stayed text: no element was made from it, nothing ran.
+    await expect(page.locator("details.attempt script")).to_have_count(0)
+    await expect(page.locator('img[src="x"]')).to_have_count(0)
+    assert await page.evaluate("window.__owned === undefined")
+    await console.screenshot("view-events")
+
+    await attempt.get_by_role("button", name=re.compile("^Redeliver")).click()
+    await expect(page.get_by_text(re.compile("Redelivery of dlv_.* queued"))).to_be_visible()
+    await receiver.wait_for(f"/{unique}", count=2)
+    await expect(page.locator("details.attempt")).to_have_count(2)
+    first, second = receiver.on_path(f"/{unique}")[:2]
+    assert first.headers["X-Etl-Webhook-Event-Id"] == second.headers["X-Etl-Webhook-Event-Id"]
+
+    # The outcome filter hides what does not match.
+    await page.get_by_label("Outcome").select_option("http_error")
+    await expect(page.locator("details.attempt:visible")).to_have_count(0)
+    await page.get_by_label("Outcome").select_option("")
+    await expect(page.locator("details.attempt:visible")).to_have_count(2)
+
+    # Dead letters tab: the list, or a clear message on a server without it.
+    await page.get_by_role("tab", name="Dead letters").click()
+    panel = page.get_by_role("tabpanel", name="Dead letters")
+    if await has_route(http, api_server, "GET", "/api/v1/webhooks/{id}/dead-letters"):
+        await expect(panel.get_by_text("No dead letters.")).to_be_visible()
+        await expect(panel.get_by_label("Recover since")).to_be_visible()
+    else:
+        await expect(panel.get_by_text("not available on this server")).to_be_visible()
+
+
+async def test_ping_from_the_webhooks_list(
+    console: ConsolePage, api: ApiClient, receiver: Receiver, unique: str
+) -> None:
+    await api.create_webhook(name=f"ping {unique}", url=f"{receiver.url}/p-{unique}")
+    page = console.page
+    await console.sign_in(hash_path="#/webhooks")
+    row = page.get_by_role("row").filter(has_text=f"ping {unique}")
+    await row.get_by_role("button", name=f"Ping ping {unique}").click()
+    await expect(page.get_by_role("status").filter(has_text=f"Ping ping {unique}")).to_contain_text(
+        "success (HTTP 200"
+    )
+    assert len(receiver.on_path(f"/p-{unique}")) == 1
+    await console.screenshot("webhooks")
+
+
+async def test_overview_page(
+    console: ConsolePage, api_server: ApiServer, http: aiohttp.ClientSession
+) -> None:
+    page = console.page
+    await console.sign_in(hash_path="#/overview")
+    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    if await has_route(http, api_server, "GET", "/api/v1/stats"):
+        await expect(page.get_by_role("group", name="Events/s")).to_be_visible()
+        await expect(page.get_by_role("region", name="Deliveries by outcome")).to_be_visible()
+        await expect(page.get_by_text(re.compile("^Updated "))).to_be_visible()
+    else:
+        await expect(page.get_by_text("not available on this server")).to_be_visible()
+    await console.screenshot("overview")

@@ -1,0 +1,141 @@
+"""The console in a real browser: serving, sign-in, webhooks (create through the
+form, field errors, toggle, delete), and what a viewer sees."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+from playwright.async_api import expect
+
+from hookstream.testing.api import VIEWER_TOKEN, ApiClient, ApiServer
+from tests.e2e.conftest import ConsolePage
+
+
+async def test_console_is_public_with_csp_and_cached_assets(
+    api_server: ApiServer, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(api_server.url + "/", allow_redirects=False) as root:
+        assert root.status == 302
+        assert root.headers["Location"] == "/ui/"
+    async with http.get(api_server.url + "/ui/") as page:
+        assert page.status == 200
+        html = await page.text()
+        csp = page.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp
+        assert "'unsafe-inline'" not in csp
+        assert page.headers["Cache-Control"] == "no-cache"
+    assert "<script>" not in html  # only <script type="module" src=…>
+    asset = re.search(r'src="(/ui/assets/[0-9a-f]+/js/main\.js)"', html)
+    assert asset is not None, html
+    async with http.get(api_server.url + asset.group(1)) as js:
+        assert js.status == 200
+        assert js.headers["Content-Type"].startswith("text/javascript")
+        assert "immutable" in js.headers["Cache-Control"]
+    async with http.get(api_server.url + "/ui/assets/0000/js/nope.js") as missing:
+        assert missing.status == 404
+    # The API itself still needs a token, and whoami tells the role.
+    async with http.get(api_server.url + "/api/v1/webhooks") as api:
+        assert api.status == 401
+    async with http.get(api_server.url + "/api/v1/whoami") as anonymous:
+        assert anonymous.status == 401
+    headers = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+    async with http.get(api_server.url + "/api/v1/whoami", headers=headers) as me:
+        assert me.status == 200
+        assert await me.json() == {"role": "viewer"}
+
+
+async def test_sign_in_rejects_an_unknown_token_and_keeps_it_out_of_the_url(
+    console: ConsolePage,
+) -> None:
+    page = console.page
+    await console.open()
+    await page.get_by_label("API token").fill("not-a-token")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_text("That token was not accepted.")).to_be_visible()
+    await console.screenshot("sign-in")
+    await console.sign_in()
+    await expect(page.get_by_text("signed in as admin")).to_be_visible()
+    assert "token" not in page.url
+    stored = await page.evaluate("sessionStorage.getItem('hookstream.token')")
+    assert stored == "test-admin-token"
+    assert await page.evaluate("localStorage.length") == 0
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_label("API token")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('hookstream.token')") is None
+
+
+async def test_create_a_webhook_through_the_form(
+    console: ConsolePage, api: ApiClient, unique: str
+) -> None:
+    page = console.page
+    await console.sign_in(hash_path="#/webhooks")
+    await page.get_by_role("link", name="Add webhook").click()
+    await page.get_by_label("Name", exact=True).fill(f"crm {unique}")
+    # An invalid URL: the API's 422 shows at the URL field.
+    await page.get_by_label("URL", exact=True).fill("ftp://example.com/hook")
+    await page.get_by_label("Select individual events").check()
+    await page.get_by_label("Other event types (comma-separated)").fill(f"order.{unique}")
+    await page.get_by_label("Include entity").check()
+    await page.get_by_role("button", name="Generate whsec_ secret").click()
+    await expect(page.get_by_label("Signature scheme")).to_have_value("standard-webhooks")
+    await page.get_by_label("Username").fill("hook")
+    await page.get_by_label("Password").fill("pw")
+    await page.get_by_role("button", name="Add custom header").click()
+    await page.get_by_label("Header name 1").fill("X-Tenant")
+    await page.get_by_label("Header value 1").fill("acme")
+    await page.get_by_label("Description").fill("made in the browser")
+    await page.get_by_role("button", name="Create webhook").click()
+    url_error = page.locator('[data-field="url"] .field-error')
+    await expect(url_error).to_contain_text("http:// or https://")
+    await expect(page.get_by_label("URL", exact=True)).to_have_attribute("aria-invalid", "true")
+    await console.screenshot("webhook-form")
+
+    await page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
+    await page.get_by_role("button", name="Create webhook").click()
+    await expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=f"crm {unique}")
+    await expect(row).to_contain_text("enabled")
+
+    status, body = await api.call("GET", "/api/v1/webhooks")
+    created = next(w for w in body["data"] if w["name"] == f"crm {unique}")
+    api.created.append(created["id"])
+    assert created["events"] == [f"order.{unique}"]
+    assert created["includeEntity"] is True
+    assert created["hasSecret"] is True
+    assert created["signatureScheme"] == "standard-webhooks"
+    assert created["basicAuth"] == {"username": "hook", "hasPassword": True}
+    assert created["headers"] == {"X-Tenant": "acme"}
+    assert created["description"] == "made in the browser"
+
+    # Disable, then delete with confirmation.
+    await row.get_by_role("button", name=f"Disable crm {unique}").click()
+    await expect(row).to_contain_text("disabled")
+    await row.get_by_role("button", name=f"Delete crm {unique}").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text(f"crm {unique}")
+    await dialog.get_by_role("button", name="Delete").click()
+    await expect(page.get_by_role("row").filter(has_text=f"crm {unique}")).to_have_count(0)
+    status, _ = await api.call("GET", f"/api/v1/webhooks/{created['id']}")
+    assert status == 404
+
+
+async def test_a_viewer_sees_no_edit_buttons(
+    console: ConsolePage, api: ApiClient, unique: str
+) -> None:
+    await api.create_webhook(name=f"view {unique}", url="http://127.0.0.1:9/x")
+    page = console.page
+    await console.sign_in(VIEWER_TOKEN, hash_path="#/webhooks")
+    await expect(page.get_by_text("signed in as viewer")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=f"view {unique}")
+    await expect(row.get_by_role("link", name=f"View events of view {unique}")).to_be_visible()
+    for name in ("Ping", "Disable", "Delete"):
+        await expect(row.get_by_role("button", name=re.compile(name))).to_have_count(0)
+    await expect(page.get_by_role("link", name="Add webhook")).to_have_count(0)
+    await page.get_by_role("link", name=f"view {unique}", exact=True).click()
+    await expect(page.get_by_label("Name", exact=True)).to_be_disabled()
+    await expect(page.get_by_role("button", name="Save webhook")).to_have_count(0)
+    for path in ("#/listeners", "#/flows"):
+        await console.open(path)
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        await expect(page.get_by_role("link", name=re.compile("^Add "))).to_have_count(0)
