@@ -6,7 +6,15 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from hookstream.api import catalog, deliveries, events, flows, listeners, webhooks
+from hookstream.api import (
+    catalog,
+    dead_letters,
+    deliveries,
+    events,
+    flows,
+    listeners,
+    webhooks,
+)
 from hookstream.api.auth import ROLE_KEY, auth_middleware
 from hookstream.api.context import kafka_resources
 from hookstream.api.openapi import document
@@ -51,6 +59,7 @@ async def whoami(request: web.Request) -> web.Response:
 ROUTES: list[Route] = [
     *webhooks.ROUTES,
     *deliveries.ROUTES,
+    *dead_letters.ROUTES,
     *catalog.ROUTES,
     *listeners.ROUTES,
     *flows.ROUTES,

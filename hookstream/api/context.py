@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.api.flow_store import FlowStore
 from hookstream.api.listener_store import ListenerStore
+from hookstream.api.views import DeadLetterView
 from hookstream.api.webhook_store import WebhookStore
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import Sender
@@ -25,6 +26,7 @@ from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, broker_reachable, new_producer, stop_quietly
 from streams.table import CompactedTable, RecentRecords, TopicView
 from streams.topics import (
+    DEAD_LETTERS,
     DELIVERY_LOG,
     ENTITIES,
     EVENT_TYPES,
@@ -37,6 +39,8 @@ from streams.topics import (
 
 RECOVERY_TIMEOUT = 120.0
 DELIVERY_LOG_SIZE = 100
+# Dead letters kept per webhook (GET /webhooks/{id}/dead-letters, recover).
+DEAD_LETTERS_KEPT = 1000
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -56,6 +60,7 @@ class ApiContext:
     flows: FlowStore
     flow_executions: RecentRecords
     delivery_log: RecentRecords
+    dead_letters: DeadLetterView
     event_types: CompactedTable[dict[str, Any]]
     entities: CompactedTable[dict[str, Any]]
     attempter: Attempter
@@ -68,6 +73,7 @@ class ApiContext:
             self.flows.table,
             self.flow_executions,
             self.delivery_log,
+            self.dead_letters,
             self.event_types,
             self.entities,
         ]
@@ -121,6 +127,7 @@ def kafka_resources(
             ),
             flow_executions=RecentRecords(bootstrap, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
             delivery_log=RecentRecords(bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE),
+            dead_letters=DeadLetterView(bootstrap, DEAD_LETTERS, keep=DEAD_LETTERS_KEPT),
             event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),
             entities=CompactedTable(bootstrap, ENTITIES, _json_object),
             attempter=Attempter(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from hookstream.api.context import CONTEXT_KEY
+from hookstream.api.context import CONTEXT_KEY, ApiContext
 from hookstream.api.routes import READ, WRITE, Route
 from hookstream.api.wire import STRING, data_of, obj, ref
 from hookstream.errors import ConflictError, NotFoundError, kafka_unavailable
@@ -16,7 +17,7 @@ from hookstream.http_common import json_response
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
 from schemas.timestamps import utc_now_iso
-from streams.topics import TopicSpec, delivery_topic
+from schemas.webhooks import Webhook
 
 PING_EVENT = "webhook.ping"
 
@@ -43,19 +44,27 @@ async def redeliver(request: web.Request) -> web.Response:
     if not webhook.enabled:
         raise ConflictError(f"webhook {webhook.id} is disabled; enable it before redelivering")
     event = DomainEvent.from_dict(record["event"])
-    # The same delivery id: a receiver that already processed it can tell.
-    delivery = Delivery(delivery_id, webhook.id, event)
-    topic = delivery_topic(webhook.id)
-    try:
-        await ctx.topics.ensure([TopicSpec(topic, ctx.settings.delivery_partitions)])
-        await ctx.producer.send_and_wait(
-            topic, key=event.entity_id.encode(), value=delivery.to_json()
-        )
-    except KafkaError as exc:
-        raise kafka_unavailable(exc, "queue the redelivery") from None
+    await queue_deliveries(ctx, webhook, [Delivery(delivery_id, webhook.id, event)])
     return json_response(
         {"deliveryId": delivery_id, "webhookId": webhook.id, "status": "queued"}, status=202
     )
+
+
+async def queue_deliveries(ctx: ApiContext, webhook: Webhook, deliveries: list[Delivery]) -> None:
+    """Queue deliveries on the webhook's delivery topic and wait for every ack.
+    Each keeps its delivery id (a receiver that already processed it can tell)
+    and starts again at attempt 1."""
+    try:
+        topic = await ctx.webhooks.delivery_topic(webhook)
+        futures = [
+            await ctx.producer.send(
+                topic, key=delivery.event.entity_id.encode(), value=delivery.to_json()
+            )
+            for delivery in deliveries
+        ]
+        await asyncio.gather(*futures)
+    except KafkaError as exc:
+        raise kafka_unavailable(exc, "queue the redelivery") from None
 
 
 async def ping(request: web.Request) -> web.Response:

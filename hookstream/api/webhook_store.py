@@ -54,11 +54,16 @@ class WebhookStore(RecordStore[Webhook]):
         await self._check_target(spec.url)
         now = utc_now_iso()
         webhook = Webhook(**spec.model_dump(), id=new_webhook_id(), created_at=now, updated_at=now)
-        await self._topics.ensure(
-            [TopicSpec(delivery_topic(webhook.id), self._delivery_partitions)]
-        )
+        await self.delivery_topic(webhook)
         await self._store(webhook.id, webhook.to_json(self._box))
         return webhook
+
+    async def delivery_topic(self, webhook: Webhook) -> str:
+        """The topic deliveries to ``webhook`` go to, created if missing. The
+        one place the API decides it (creation, redelivery, recovery)."""
+        topic = delivery_topic(webhook.id)
+        await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
+        return topic
 
     async def replace(self, webhook_id: str, body: dict[str, Any]) -> Webhook:
         current = self.get(webhook_id)
