@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from hookstream.testing.eventually import eventually
 from streams.child_process import terminate
@@ -85,6 +86,16 @@ class WorkerProcess:
     async def metrics(self) -> str:
         async with aiohttp.ClientSession() as session, session.get(f"{self.url}/metrics") as r:
             return await r.text()
+
+    async def metric(self, sample: str, **labels: str) -> float:
+        """Sum of the ``sample`` series (e.g. ``hookstream_deliveries_total``)
+        whose labels include ``labels``; 0.0 when there is none yet."""
+        total = 0.0
+        for family in text_string_to_metric_families(await self.metrics()):
+            for s in family.samples:
+                if s.name == sample and labels.items() <= s.labels.items():
+                    total += s.value
+        return total
 
     async def stop(self) -> None:
         await terminate(self.process, timeout=30.0)

@@ -15,6 +15,7 @@ from hookstream.api.app import create_api_from_settings
 from hookstream.metrics import Metrics
 from hookstream.settings import Settings
 from hookstream.testing.api import TOKENS, ApiClient, ApiServer
+from hookstream.testing.eventually import eventually
 from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
 from hookstream.testing.receiver import Receiver
 from streams.broker import BrokerError, DataDirLock, EmbeddedBroker, free_port
@@ -68,7 +69,13 @@ async def test_everything_survives_sigkill_of_every_process(
                 "events.durable", key=str(i).encode(), value=orjson.dumps(event)
             )
         await producer.stop()
-        await asyncio.sleep(8)  # let first attempts fail and retries pile up
+
+        async def retries_pending() -> bool:  # every first attempt failed and awaits a retry
+            return await worker.metric("hookstream_retries_scheduled_total") >= count
+
+        await eventually(
+            retries_pending, timeout=120, interval=0.2, message=f"{count} retries scheduled"
+        )
 
         await worker.kill()
         broker.kill()
@@ -97,9 +104,12 @@ async def test_everything_survives_sigkill_of_every_process(
         )
         assert status == 200 and stored["name"] == "durable"
 
-        async with asyncio.timeout(240):
-            while len({r.headers["X-Etl-Webhook-Event-Id"] for r in receiver.requests}) < count:
-                await asyncio.sleep(0.5)
+        await eventually(
+            lambda: len({r.headers["X-Etl-Webhook-Event-Id"] for r in receiver.requests}) >= count,
+            timeout=240,
+            interval=0.5,
+            message=lambda: f"{count} distinct deliveries; got {len(receiver.requests)} requests",
+        )
         delivered = {orjson.loads(r.body)["eventId"] for r in receiver.requests}
         assert delivered == {f"{unique}-{i}" for i in range(count)}
     finally:
