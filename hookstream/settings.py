@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from hookstream.delivery.retry_schedule import parse_schedule, tier_labels
 from hookstream.tokens import Role, parse_tokens
 
-EMBEDDED_BOOTSTRAP = "127.0.0.1:9092"
+EMBEDDED_HOST = "127.0.0.1"
 DEFAULT_RETRY_SCHEDULE = "5s,1m,5m,30m,2h,8h,24h"
 
 
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # disk: the embedded broker keeps its data under data_dir; memory: forgets on stop.
     embedded_storage: Literal["disk", "memory"] = "disk"
     data_dir: Path = Path(".hookstream/data")
+    # Port of the embedded broker (only when KAFKA_BOOTSTRAP_SERVERS is unset).
+    embedded_port: int = 9092
     # How often consumers look for newly created topics (events.*, deliveries.*).
     topic_refresh_seconds: float = 5.0
     # Partitions of each per-webhook delivery topic: deliveries to one webhook run
@@ -70,7 +72,7 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        return self.kafka_bootstrap_servers or EMBEDDED_BOOTSTRAP
+        return self.kafka_bootstrap_servers or f"{EMBEDDED_HOST}:{self.embedded_port}"
 
     @property
     def uses_embedded_broker(self) -> bool:

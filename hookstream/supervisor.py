@@ -1,13 +1,17 @@
 """``hookstream run`` (behind ``make run``): the embedded broker unless
-``KAFKA_BOOTSTRAP_SERVERS`` is set, topics, then the worker and API as child
-processes. Ctrl-C stops the children first and the broker last; children are
-also told to exit if this process dies (no orphans)."""
+``KAFKA_BOOTSTRAP_SERVERS`` is set, topics, then the worker, api and ingress
+as child processes.
+
+Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop the children first and
+the broker last. Every child runs in its own session (a terminal's signals
+reach only this process) and gets SIGTERM from the kernel if this process
+dies in any other way (SIGKILL, OOM killer), so nothing is orphaned; see
+streams/child_process.py. An embedded broker that dies is started again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -18,6 +22,7 @@ from collections.abc import Mapping
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
 from streams.broker import BrokerError, EmbeddedBroker, port_in_use, wait_until_serving
+from streams.child_process import spawn as spawn_child
 from streams.child_process import terminate
 from streams.kafka import ensure_core_topics
 
@@ -26,12 +31,7 @@ log = logging.getLogger("hookstream.run")
 CHILD_STOP_TIMEOUT = 20.0
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a token
 PROCESSES = ("worker", "api", "ingress")
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def embedded_broker(settings: Settings) -> EmbeddedBroker:
@@ -39,19 +39,30 @@ def embedded_broker(settings: Settings) -> EmbeddedBroker:
     host, _, port = settings.bootstrap_servers.partition(":")
     return EmbeddedBroker(
         host,
-        int(port or 9092),
+        int(port),
         storage=settings.embedded_storage,
         data_dir=settings.data_dir,
         log_file=settings.data_dir / "broker.log" if settings.embedded_storage == "disk" else None,
     )
 
 
-def spawn(command: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "hookstream", command],
-        env=dict(env),
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+def spawn(
+    command: str, env: Mapping[str, str], death_signal: int = signal.SIGTERM
+) -> subprocess.Popen[bytes]:
+    """``hookstream <command>``; its output stays on our terminal."""
+    return spawn_child(
+        [sys.executable, "-m", "hookstream", command], env=env, death_signal=death_signal
     )
+
+
+def death_signal(embedded: bool) -> int:
+    """What a child gets from the kernel if this process dies without stopping
+    it. With the embedded broker, the broker and its store get SIGTERM at that
+    same moment, so a graceful stop would talk to a broker that is going away
+    (the faust worker then retries forever and never exits): SIGKILL, which
+    loses nothing (offsets are committed only after the work is done). With an
+    external Kafka, SIGTERM lets each child finish and commit."""
+    return signal.SIGKILL if embedded else signal.SIGTERM
 
 
 async def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -100,6 +111,40 @@ def busy_ports(settings: Settings) -> list[str]:
     return [f"{name}={port}" for name, port in wanted.items() if port_in_use("127.0.0.1", port)]
 
 
+class StopRequest:
+    """Ctrl-C, SIGTERM and SIGHUP all mean "stop everything, in order". During
+    start-up the signal cancels the start so the same clean-up runs at once."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self._task = asyncio.current_task()
+        self._starting = True
+        self._loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+    def _on_signal(self, sig: int) -> None:
+        if self.event.is_set():
+            log.info("already stopping")
+            return
+        log.info("received %s: stopping", signal.Signals(sig).name)
+        self.event.set()
+        if self._starting and self._task is not None:
+            self._task.cancel()
+
+    def started(self) -> None:
+        """From here on a signal only sets the event (clean-up is never cut short)."""
+        self._starting = False
+
+    def close(self) -> None:
+        for sig in STOP_SIGNALS:
+            self._loop.remove_signal_handler(sig)
+
+
 async def run_all(settings: Settings) -> int:
     taken = busy_ports(settings)
     if taken:
@@ -108,22 +153,23 @@ async def run_all(settings: Settings) -> int:
             ", ".join(taken),
         )
         return 1
+    stop = StopRequest()
     broker: EmbeddedBroker | None = None
-    env = dict(os.environ)
-    if settings.uses_embedded_broker:
-        broker = embedded_broker(settings)
-        try:
-            await broker.start()
-        except BrokerError as exc:
-            log.error("%s", exc)  # noqa: TRY400 - the message is the whole story
-            return 1
-        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
-    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
-    if settings.secret_key is None:
-        # Resolve the at-rest key once so every child uses the same one.
-        env["HOOKSTREAM_SECRET_KEY"] = load_or_create_key(settings.data_dir)
     children: dict[str, subprocess.Popen[bytes]] = {}
+    env = dict(os.environ)
     try:
+        if settings.uses_embedded_broker:
+            broker = embedded_broker(settings)
+            try:
+                await broker.start()
+            except BrokerError as exc:
+                log.error("%s", exc)  # noqa: TRY400 - the message is the whole story
+                return 1
+            env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+        bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+        if settings.secret_key is None:
+            # Resolve the at-rest key once so every child uses the same one.
+            env["HOOKSTREAM_SECRET_KEY"] = load_or_create_key(settings.data_dir)
         await wait_until_serving(bootstrap)
         await ensure_core_topics(bootstrap, settings.replication_factor, settings.retry_tiers)
         generated = settings.api_tokens is None
@@ -132,27 +178,56 @@ async def run_all(settings: Settings) -> int:
         if generated:
             env["HOOKSTREAM_API_TOKENS"] = f"{token}:admin"
         for name in PROCESSES:
-            children[name] = spawn(name, env)
+            children[name] = spawn(name, env, death_signal(broker is not None))
         print(banner(settings, token, bootstrap, generated), flush=True)  # noqa: T201
-        return await _wait_for_exit(children)
+        stop.started()
+        return await _supervise(children, broker, stop, settings)
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        log.info("stopped during start-up")
+        return 0
     finally:
+        stop.started()
         await stop_children(children)
         if broker is not None:
             await broker.stop()
+        stop.close()
 
 
-async def _wait_for_exit(children: dict[str, subprocess.Popen[bytes]]) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    while not stop.is_set():
+async def _supervise(
+    children: dict[str, subprocess.Popen[bytes]],
+    broker: EmbeddedBroker | None,
+    stop: StopRequest,
+    settings: Settings,
+) -> int:
+    """Until a stop signal (0), or a child exits on its own (1). An embedded
+    broker on disk that dies is started again on the same port and data; the
+    children reconnect by themselves. In memory it took every topic with it,
+    so everything stops."""
+    while not stop.requested:
         for name, child in children.items():
             code = child.poll()
             if code is not None:
                 log.error("process=%s exited with code %s; stopping everything", name, code)
                 return 1
+        code = broker.exited() if broker is not None else None
+        if broker is not None and code is not None:
+            if settings.embedded_storage == "memory":
+                log.error(
+                    "embedded broker (in memory) exited with code %s; stopping everything", code
+                )
+                return 1
+            log.error("embedded broker exited with code %s; starting it again", code)
+            try:
+                await broker.restart()
+            except BrokerError as exc:
+                log.error("embedded broker did not come back: %s; stopping everything", exc)  # noqa: TRY400
+                return 1
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=0.5)
+            await asyncio.wait_for(stop.event.wait(), timeout=0.5)
     log.info("stopping")
     return 0

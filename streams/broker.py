@@ -4,7 +4,12 @@ wheel), used only when ``KAFKA_BOOTSTRAP_SERVERS`` is unset.
 Storage ``memory`` forgets everything when the broker stops (tests, bench).
 Storage ``disk`` keeps topics, messages and committed offsets under the data
 dir: Tansu's ``s3://`` engine on a local object store (streams/object_store.py).
-A lock file keeps a second broker off the same data dir."""
+
+With a data dir (always under ``hookstream run``), a lock file keeps a second
+broker off it, and pid files (``broker.pid``, ``object-store.pid``) let the
+next start recognise and stop a broker or store that an earlier run left
+behind (see streams/child_process.py), instead of failing on a taken port.
+Both children die with their parent (PR_SET_PDEATHSIG)."""
 
 from __future__ import annotations
 
@@ -22,13 +27,16 @@ from typing import Any, Literal
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.child_process import terminate
-from streams.object_store import BUCKET, ObjectStore, ObjectStoreError
+from streams.child_process import PidFile, spawn, terminate
+from streams.object_store import BUCKET, ObjectStore, ObjectStoreError, store_pid_file
+from streams.object_store import STOP_TIMEOUT as STORE_STOP_TIMEOUT
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0  # Tansu takes ~6 s to exit on SIGTERM
+PORT_FREE_TIMEOUT = 15.0
+PID_FILE = "broker.pid"
 
 
 class BrokerError(RuntimeError):
@@ -70,10 +78,28 @@ async def wait_until_serving(bootstrap: str, timeout: float = READY_TIMEOUT) -> 
         except (KafkaError, OSError) as exc:
             last = exc
         finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
+            await _close_admin(admin)
         await asyncio.sleep(0.3)
     raise BrokerError(f"broker at {bootstrap} not ready after {timeout:.0f}s: {last!r}")
+
+
+async def wait_until_port_free(host: str, port: int, timeout: float = PORT_FREE_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while port_in_use(host, port):
+        if time.monotonic() >= deadline:
+            raise BrokerError(f"port {port} still in use {timeout:.0f}s after its broker stopped")
+        await asyncio.sleep(0.2)
+
+
+async def _close_admin(admin: AIOKafkaAdminClient) -> None:
+    """Close without masking the caller's outcome: a broker that is gone or
+    refusing is expected here; anything else is logged."""
+    try:
+        await admin.close()
+    except (KafkaError, OSError) as exc:
+        log.debug("admin client closed uncleanly: %r", exc)
+    except Exception:
+        log.exception("unexpected error closing an admin client")
 
 
 PROBE_TOPIC = "hookstream.__ready"
@@ -92,8 +118,7 @@ async def _write_probe(bootstrap: str) -> None:
     except (KafkaError, OSError) as exc:
         raise BrokerError(f"the broker's storage refused a metadata write: {exc!r}") from None
     finally:
-        with contextlib.suppress(Exception):
-            await admin.close()
+        await _close_admin(admin)
 
 
 class EmbeddedBroker:
@@ -118,54 +143,24 @@ class EmbeddedBroker:
         self._process: subprocess.Popen[bytes] | None = None
         self._store: ObjectStore | None = None
         self._lock: DataDirLock | None = None
+        self._pid_file: PidFile | None = None
+        self._argv: list[str] = []
+        self._env: dict[str, str] = {}
 
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
     async def start(self) -> None:
-        if port_in_use(self.host, self.port):
-            raise BrokerError(
-                f"port {self.port} is already in use: is another hookstream or Kafka running? "
-                "Stop it, or set KAFKA_BOOTSTRAP_SERVERS to use that broker."
-            )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        engine = "memory://tansu/"
-        if self.storage == "disk":
-            assert self.data_dir is not None
+        if self.data_dir is not None:
+            # Under the lock, a broker or store recorded in the pid files was
+            # left behind by a run that died: stop it before taking the port.
             self._lock = DataDirLock(self.data_dir)
             self._lock.acquire()
-            self._store = ObjectStore(self.data_dir, free_port(), log_file=self._log_file)
-            try:
-                await self._store.start()
-            except ObjectStoreError as exc:
-                self._lock.release()
-                raise BrokerError(str(exc)) from None
-            env |= self._store.broker_env()
-            engine = f"s3://{BUCKET}/"
-        url = f"tcp://{self.host}:{self.port}"
-        out = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
-        self._process = subprocess.Popen(  # noqa: S603, ASYNC220 - fixed binary; returns at once
-            [
-                broker_binary(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                engine,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,  # Ctrl-C goes to us; we stop the broker in order
-        )
+            self._pid_file = PidFile(self.data_dir / PID_FILE, "embedded broker")
         try:
-            await wait_until_serving(self.bootstrap)
-            if self.storage == "disk":
-                await _write_probe(self.bootstrap)
-        except BrokerError:
+            await self._start()
+        except BaseException:
             await self.stop()
             raise
         log.info(
@@ -175,14 +170,95 @@ class EmbeddedBroker:
             f" data={self.data_dir}" if self.data_dir and self.storage == "disk" else "",
         )
 
+    async def _start(self) -> None:
+        if self._pid_file is not None:
+            try:
+                stopped = await self._pid_file.stop_leftover(STOP_TIMEOUT)
+            except OSError as exc:
+                raise BrokerError(f"could not stop a leftover embedded broker: {exc}") from None
+            if stopped:
+                await wait_until_port_free(self.host, self.port)
+        if port_in_use(self.host, self.port):
+            raise BrokerError(
+                f"port {self.port} is already in use: is another hookstream or Kafka running? "
+                "Stop it, or set KAFKA_BOOTSTRAP_SERVERS to use that broker "
+                "(or HOOKSTREAM_EMBEDDED_PORT to embed one on another port)."
+            )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        engine = "memory://tansu/"
+        if self.storage == "disk":
+            assert self.data_dir is not None
+            self._store = ObjectStore(self.data_dir, free_port(), log_file=self._log_file)
+            try:
+                await self._store.start()
+            except ObjectStoreError as exc:
+                raise BrokerError(str(exc)) from None
+            env |= self._store.broker_env()
+            engine = f"s3://{BUCKET}/"
+        elif self.data_dir is not None:
+            # A disk store an earlier run left behind: not needed, but stopped.
+            try:
+                await store_pid_file(self.data_dir).stop_leftover(STORE_STOP_TIMEOUT)
+            except OSError as exc:
+                raise BrokerError(f"could not stop a leftover object store: {exc}") from None
+        self._argv = self.command(engine)
+        self._env = env
+        await self._launch()
+        if self.storage == "disk":
+            await _write_probe(self.bootstrap)
+
+    async def _launch(self) -> None:
+        if self._log_file is None:
+            self._process = spawn(self._argv, env=self._env, output=subprocess.DEVNULL)
+        else:
+            with self._log_file.open("ab") as out:
+                self._process = spawn(self._argv, env=self._env, output=out)
+        if self._pid_file is not None:
+            self._pid_file.record(self._process, self._argv)
+        await wait_until_serving(self.bootstrap)
+
+    @property
+    def pid(self) -> int | None:
+        """The broker process (not its store), while it runs."""
+        return self._process.pid if self._process and self._process.poll() is None else None
+
+    def exited(self) -> int | None:
+        """The broker's exit code if it has died since it started, else None."""
+        return self._process.poll() if self._process is not None else None
+
+    async def restart(self) -> None:
+        """Start the broker process again, same port, storage and store, after
+        it died (or stop it first if it still runs). Data on disk is kept;
+        memory storage starts empty."""
+        await terminate(self._process, timeout=STOP_TIMEOUT)
+        await wait_until_port_free(self.host, self.port)
+        await self._launch()
+        log.info("embedded broker restarted at %s", self.bootstrap)
+
+    def command(self, engine: str) -> list[str]:
+        url = f"tcp://{self.host}:{self.port}"
+        return [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            engine,
+        ]
+
     async def stop(self) -> None:
         """Broker first (it flushes to the store), then the store, then the lock."""
         await terminate(self._process, timeout=STOP_TIMEOUT)
+        if self._pid_file is not None and self._process is not None:
+            self._pid_file.clear()
         if self._store is not None:
             await self._store.stop()
         if self._lock is not None:
             self._lock.release()
-        log.info("embedded broker stopped")
+        if self._process is not None:
+            log.info("embedded broker stopped")
 
     def kill(self) -> None:
         """SIGKILL everything (tests of crash safety)."""

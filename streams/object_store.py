@@ -14,17 +14,22 @@ from pathlib import Path
 
 import aiohttp
 
-from streams.child_process import terminate
+from streams.child_process import PidFile, spawn, terminate
 
 log = logging.getLogger(__name__)
 
 BUCKET = "tansu"
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+PID_FILE = "object-store.pid"
 
 
 class ObjectStoreError(RuntimeError):
     pass
+
+
+def store_pid_file(data_dir: Path) -> PidFile:
+    return PidFile(data_dir / PID_FILE, "object store")
 
 
 def _tool(name: str) -> str:
@@ -38,6 +43,11 @@ class ObjectStore:
         self.port = port
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
+        self.pid_file = store_pid_file(data_dir)
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._process
 
     @property
     def endpoint(self) -> str:
@@ -81,27 +91,33 @@ class ObjectStore:
             log.warning("object store gc failed: %s", result.stderr.decode(errors="replace")[-500:])
 
     async def start(self) -> None:
+        """Start the store. Call only under the data dir lock: a store an earlier
+        run left running on this data dir is stopped first."""
         self._objects.mkdir(parents=True, exist_ok=True)
+        try:
+            await self.pid_file.stop_leftover(STOP_TIMEOUT)
+        except OSError as exc:
+            raise ObjectStoreError(f"could not stop a leftover object store: {exc}") from None
         await asyncio.to_thread(self.collect_garbage)
-        out = self._log_file.open("ab") if self._log_file else subprocess.DEVNULL
-        self._process = subprocess.Popen(  # noqa: S603, ASYNC220 - returns at once
-            [
-                _tool("alocals3-server"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--storage-root",
-                str(self._objects.resolve()),
-                "--database-url",
-                self._database_url,
-                "--log-level",
-                "WARNING",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        argv = [
+            _tool("alocals3-server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-root",
+            str(self._objects.resolve()),
+            "--database-url",
+            self._database_url,
+            "--log-level",
+            "WARNING",
+        ]
+        if self._log_file is None:
+            self._process = spawn(argv, output=subprocess.DEVNULL)
+        else:
+            with self._log_file.open("ab") as out:
+                self._process = spawn(argv, output=out)
+        self.pid_file.record(self._process, argv)
         try:
             await self._create_bucket()
         except ObjectStoreError:
@@ -128,6 +144,8 @@ class ObjectStore:
 
     async def stop(self) -> None:
         await terminate(self._process, timeout=STOP_TIMEOUT)
+        if self._process is not None:
+            self.pid_file.clear()
 
     def kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
