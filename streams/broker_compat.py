@@ -12,6 +12,15 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   patterns (``events.*``, ``hookstream.deliveries.*``) are plain aiokafka
   consumers with ``subscribe(pattern=...)`` and a short metadata max age, so
   topics created later are picked up within seconds.
+* aiokafka (any broker) forgets topics it learnt only from its start-up
+  metadata: the first send to a topic it was never asked about adds just that
+  topic to the tracked set, the next metadata response then names only the
+  tracked topics and replaces the whole partition map, and a batch already
+  waiting for a topic known only from start-up has "no leader" until it
+  expires (request timeout, 40 s) with NotLeaderForPartitionError: the stall,
+  the metadata storm (a refresh per sender loop) and the replayed routing
+  batch of issue 13. Every producer is a ``streams.kafka.TrackingProducer``,
+  which registers a topic before its first send.
 * No idempotent producer or transactions on Tansu: producers use
   ``acks="all"`` without idempotence; delivery is at-least-once with stable
   delivery ids that receivers deduplicate on.

@@ -23,8 +23,21 @@ def broker_urls(bootstrap: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
 
 
-def new_producer(bootstrap: str) -> AIOKafkaProducer:
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_options())
+class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
+    """An aiokafka producer that registers each topic for metadata before its
+    first send (see the aiokafka item in streams/broker_compat.py): without it,
+    a send to a topic known only from the start-up metadata can wait for the
+    whole request timeout and then fail with NotLeaderForPartitionError."""
+
+    async def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
+        client = self.client
+        if topic not in client._topics:  # the workaround itself
+            await client.add_topic(topic)
+        return await super().send(topic, *args, **kwargs)
+
+
+def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
+    return TrackingProducer(bootstrap_servers=bootstrap, **(producer_options() | overrides))
 
 
 def new_group_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKafkaConsumer:
