@@ -6,13 +6,19 @@ highest offset that is safe to commit: everything below it is done. A slow
 record holds back only its own partition's commits and, once the lane's
 backlog is full, its own partition's fetching (the dispatcher pauses it);
 every other partition keeps flowing.
+
+Records wait in one queue per key; a key whose next record may start is
+"ready". Up to ``concurrency`` worker tasks take ready keys and run their
+next record. Workers live while there is work and end when the lane is idle,
+so a busy lane pays for a task per worker, not one task, future and callback
+per record, and an idle lane (most of a thousand webhooks) costs nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,9 +61,11 @@ class PartitionLane:
         self.name = name
         self.tracker = OffsetTracker()
         self._handler = handler
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tails: dict[bytes | None, asyncio.Future[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._concurrency = max(1, concurrency)
+        # Per key: records not yet finished, oldest first; the head may be running.
+        self._queues: dict[bytes | None, deque[Any]] = {}
+        self._ready: deque[bytes | None] = deque()
+        self._workers: set[asyncio.Task[None]] = set()
         self._closing = False
 
     @property
@@ -66,28 +74,33 @@ class PartitionLane:
 
     def submit(self, record: Any) -> None:
         self.tracker.add(record.offset)
-        previous = self._tails.get(record.key)
-        done = asyncio.get_running_loop().create_future()
-        self._tails[record.key] = done
-        task = asyncio.create_task(self._run(record, previous, done))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        queue = self._queues.get(record.key)
+        if queue is not None:
+            queue.append(record)  # runs after the key's earlier records
+            return
+        self._queues[record.key] = deque((record,))
+        self._ready.append(record.key)
+        self._spawn_workers()
 
-    async def _run(
-        self, record: Any, previous: asyncio.Future[None] | None, done: asyncio.Future[None]
-    ) -> None:
-        # ``done`` resolves however this record ends (even cancelled), so the
-        # next record of the same key never waits forever and never sees our error.
-        try:
-            if previous is not None and not previous.done():
-                await asyncio.shield(previous)
-            async with self._slots:
-                await self._handle_until_done(record)
+    def _spawn_workers(self) -> None:
+        while not self._closing and len(self._workers) < min(self._concurrency, len(self._ready)):
+            task = asyncio.create_task(self._work(), name=f"lane:{self.name}")
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        while self._ready and not self._closing:
+            key = self._ready.popleft()
+            queue = self._queues[key]
+            record = queue[0]
+            await self._handle_until_done(record)
             self.tracker.done(record.offset)
-        finally:
-            done.set_result(None)
-            if self._tails.get(record.key) is done:
-                del self._tails[record.key]
+            queue.popleft()
+            if queue:
+                self._ready.append(key)
+                self._spawn_workers()
+            else:
+                del self._queues[key]
 
     async def _handle_until_done(self, record: Any) -> None:
         # A handler deals with delivery failures itself (retry topics); what
@@ -111,10 +124,12 @@ class PartitionLane:
         """Let in-flight records finish for up to ``grace`` seconds, then cancel
         the rest; they stay uncommitted and are processed again later."""
         self._closing = True
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        if not self._workers:
+            return
+        _, pending = await asyncio.wait(set(self._workers), timeout=grace)
+        for task in pending:
+            task.cancel()
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("lane=%s closed with a failing record: %r", self.name, result)
