@@ -23,6 +23,8 @@ EVENT_TYPES = "hookstream.event-types"
 ENTITIES = "hookstream.entities"
 # Provider delivery ids the ingress has accepted (dedupe across ingress processes).
 INBOUND_SEEN = "hookstream.inbound-seen"
+# One record per request to a known listener (key listener id): GET /listeners/{id}/requests.
+INBOUND_LOG = "hookstream.inbound-log"
 
 DELIVERIES_PREFIX = "hookstream.deliveries."
 DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"
@@ -80,4 +82,6 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(EVENT_TYPES, 1, COMPACTED),
         TopicSpec(ENTITIES, 4, COMPACTED),
         TopicSpec(INBOUND_SEEN, 1, {"cleanup.policy": "compact,delete", "retention.ms": WEEK_MS}),
+        # Read from the start by every API process: kept 7 days.
+        TopicSpec(INBOUND_LOG, 4, {"retention.ms": WEEK_MS}),
     ]

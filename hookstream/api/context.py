@@ -32,6 +32,7 @@ from streams.topics import (
     EVENT_TYPES,
     FLOW_EVENTS,
     FLOWS,
+    INBOUND_LOG,
     LISTENERS,
     WEBHOOKS,
     core_topics,
@@ -41,6 +42,8 @@ RECOVERY_TIMEOUT = 120.0
 DELIVERY_LOG_SIZE = 100
 # Dead letters kept per webhook (GET /webhooks/{id}/dead-letters, recover).
 DEAD_LETTERS_KEPT = 1000
+# Inbound requests kept per listener (GET /listeners/{id}/requests).
+INBOUND_LOG_SIZE = 100
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class ApiContext:
     flow_executions: RecentRecords
     delivery_log: RecentRecords
     dead_letters: DeadLetterView
+    inbound_log: RecentRecords
     event_types: CompactedTable[dict[str, Any]]
     entities: CompactedTable[dict[str, Any]]
     attempter: Attempter
@@ -74,6 +78,7 @@ class ApiContext:
             self.flow_executions,
             self.delivery_log,
             self.dead_letters,
+            self.inbound_log,
             self.event_types,
             self.entities,
         ]
@@ -128,6 +133,7 @@ def kafka_resources(
             flow_executions=RecentRecords(bootstrap, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
             delivery_log=RecentRecords(bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE),
             dead_letters=DeadLetterView(bootstrap, DEAD_LETTERS, keep=DEAD_LETTERS_KEPT),
+            inbound_log=RecentRecords(bootstrap, INBOUND_LOG, keep=INBOUND_LOG_SIZE),
             event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),
             entities=CompactedTable(bootstrap, ENTITIES, _json_object),
             attempter=Attempter(

@@ -6,7 +6,17 @@ from aiohttp import web
 
 from hookstream.api.context import CONTEXT_KEY
 from hookstream.api.routes import READ, WRITE, Route
-from hookstream.api.wire import STRING, data_of, obj, ref
+from hookstream.api.wire import (
+    BOOLEAN,
+    INTEGER,
+    STRING,
+    STRING_MAP,
+    TIME,
+    data_of,
+    nullable,
+    obj,
+    ref,
+)
 from hookstream.http_common import json_response, read_json_object
 
 
@@ -56,6 +66,28 @@ async def generate_url(request: web.Request) -> web.Response:
     )
 
 
+async def inbound_requests(request: web.Request) -> web.Response:
+    """The last 100 requests the ingress received for this listener, newest first."""
+    ctx = request.app[CONTEXT_KEY]
+    listener = ctx.listeners.get(request.match_info["listener_id"])
+    return json_response({"data": ctx.inbound_log.newest_first(listener.id)})
+
+
+INBOUND_REQUEST = obj(
+    {
+        "requestId": STRING,
+        "listenerId": STRING,
+        "at": TIME,
+        "status": INTEGER,
+        "verified": nullable(BOOLEAN),
+        "reason": nullable(STRING),
+        "method": STRING,
+        "headers": STRING_MAP,
+        "body": STRING,
+        "contentType": nullable(STRING),
+    }
+)
+
 BASE = "/api/v1/listeners"
 ONE = BASE + "/{listener_id}"
 
@@ -76,4 +108,7 @@ ROUTES = [
           "The public URL; a new token for secret_url and token listeners", WRITE,
           {200: obj({"url": STRING, "token": STRING, "path": STRING}, required=["url"])},
           errors=(503,)),
+    Route("GET", ONE + "/requests", inbound_requests,
+          "The last 100 requests to this listener, newest first (secrets redacted)", READ,
+          {200: data_of(INBOUND_REQUEST)}),
 ]  # fmt: skip

@@ -16,7 +16,8 @@ from hookstream.http_common import (
     add_operational_routes,
     error_middleware,
 )
-from hookstream.inbound.receive import INGRESS_KEY, MAX_BODY, Ingress, receive
+from hookstream.inbound.examine import MAX_BODY
+from hookstream.inbound.receive import INGRESS_KEY, Ingress, receive
 from hookstream.metrics import Metrics
 from hookstream.secret_box import box_from
 from hookstream.settings import Settings

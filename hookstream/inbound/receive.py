@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 
 from hookstream.errors import (
     BadRequestError,
+    HookstreamError,
     NotFoundError,
     PayloadTooLargeError,
     UnauthorizedError,
@@ -28,44 +29,26 @@ from hookstream.errors import (
     kafka_unavailable,
 )
 from hookstream.http_common import json_response
-from hookstream.inbound.bodies import (
-    UnparseableBodyError,
-    UnsupportedContentTypeError,
-    body_kind,
-    media_type,
-    parse_body,
-)
-from hookstream.inbound.verification import (
-    VerificationError,
-    verify_signed,
-    verify_token_in_body,
+from hookstream.inbound.bodies import media_type
+from hookstream.inbound.examine import (
+    MAX_BODY,
+    content_type_problem,
+    examine,
+    is_sensitive,
+    logged_body,
+    logged_headers,
 )
 from hookstream.json_paths import get_path
 from hookstream.metrics import Metrics
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
 from streams.table import CompactedTable, SeenKeys
-from streams.topics import FLOW_TRIGGERS, INBOUND_SEEN
+from streams.topics import FLOW_TRIGGERS, INBOUND_LOG, INBOUND_SEEN
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
 STORE_TIMEOUT = 10.0
 CATCH_UP_TIMEOUT = 1.0
-# Never copied into flow triggers.
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "cookie",
-        "proxy-authorization",
-        "x-hub-signature",
-        "x-hub-signature-256",
-        "stripe-signature",
-        "x-slack-signature",
-        "x-shopify-hmac-sha256",
-        "webhook-signature",
-    }
-)
 
 
 @dataclass
@@ -77,20 +60,53 @@ class Ingress:
     clock: Any = time.time
     pending: set[str] = field(default_factory=set)  # ids being written right now
 
+    log_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
     @property
     def ready(self) -> bool:
         return self.listeners.ready and self.seen.ready
+
+    def log_request(self, entry: dict[str, Any]) -> None:
+        """Write the inbound-log record without delaying or failing the response."""
+        task = asyncio.create_task(self._write_log(entry))
+        self.log_tasks.add(task)
+        task.add_done_callback(self.log_tasks.discard)
+
+    async def _write_log(self, entry: dict[str, Any]) -> None:
+        try:
+            await self.producer.send(
+                INBOUND_LOG, key=entry["listenerId"].encode(), value=orjson.dumps(entry)
+            )
+        except (KafkaError, TypeError, ValueError) as exc:
+            log.warning("inbound-log write failed listener=%s: %r", entry["listenerId"], exc)
 
 
 INGRESS_KEY = web.AppKey("ingress", Ingress)
 
 
 def _redacted_headers(headers: Any, listener: Listener) -> dict[str, str]:
-    secret_header = (listener.verification.header or "").lower()
     return {
         str(k): v  # aiohttp's keys are istr, which orjson refuses
         for k, v in headers.items()
-        if k.lower() not in SENSITIVE_HEADERS and k.lower() != secret_header
+        if not is_sensitive(k, listener)
+    }
+
+
+def new_log_entry(request: web.Request, listener: Listener) -> dict[str, Any]:
+    """The ``hookstream.inbound-log`` record of a request (status filled in at
+    the end). Never the path: a secret-URL token lives there."""
+    content_type = request.headers.get("Content-Type")
+    return {
+        "requestId": "rq_" + secrets.token_hex(12),
+        "listenerId": listener.id,
+        "at": utc_now_iso(),
+        "status": 500,  # until known
+        "verified": None,
+        "reason": None,
+        "method": request.method,
+        "headers": logged_headers(request.headers, listener),
+        "body": "",
+        "contentType": media_type(content_type) if content_type else None,
     }
 
 
@@ -114,41 +130,70 @@ async def receive(request: web.Request) -> web.Response:
         # pings the instant a hook is saved): catch up before answering 404.
         await ingress.listeners.catch_up(timeout=CATCH_UP_TIMEOUT)
         listener = ingress.listeners.get(listener_id)
-    if listener is None or not listener.enabled:
+    if listener is None:
         raise NotFoundError(f"no enabled listener {listener_id}")
+    # One inbound-log record per request to a known listener, whatever the outcome.
+    entry = new_log_entry(request, listener)
+    try:
+        response = await _receive(request, ingress, listener, entry)
+        entry["status"] = response.status
+        return response
+    except HookstreamError as exc:
+        entry["status"], entry["reason"] = exc.status, exc.message
+        raise
+    finally:
+        if entry["status"] == 500 and entry["reason"] is None:
+            entry["reason"] = "internal error"
+        ingress.log_request(entry)
+
+
+_REFUSALS: dict[int, type[HookstreamError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
+}
+
+
+async def _receive(
+    request: web.Request, ingress: Ingress, listener: Listener, entry: dict[str, Any]
+) -> web.Response:
+    if not listener.enabled:
+        raise NotFoundError(f"no enabled listener {listener.id}")
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise PayloadTooLargeError(f"body larger than {MAX_BODY} bytes")
     content_type = request.headers.get("Content-Type")
-    try:
-        body_kind(content_type)  # 415 before reading anything
-    except UnsupportedContentTypeError as exc:
-        raise UnsupportedMediaTypeError(str(exc)) from None
+    refused = content_type_problem(content_type)  # 415 before reading anything
+    if refused is not None:
+        raise UnsupportedMediaTypeError(refused.reason or "unsupported content type")
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLargeError(f"body larger than {MAX_BODY} bytes") from None
+    entry["body"] = logged_body(body, listener)
 
-    try:
-        verify_signed(
-            listener.verification,
-            request.headers,
-            body,
-            request.match_info.get("token"),
-            ingress.clock(),
-        )
-        payload = parse_body(content_type, body)
-        if listener.verification.type == "token":
-            verify_token_in_body(listener.verification, payload)
-    except UnparseableBodyError as exc:
-        raise BadRequestError(str(exc)) from None
-    except VerificationError as exc:
-        ingress.metrics.ingress_verification_failures.labels(listener=listener.id).inc()
-        log.info("ingress verification failed listener=%s reason=%s", listener.id, exc)
-        raise UnauthorizedError(f"verification failed: {exc}") from None
+    result = examine(
+        listener,
+        request.headers,
+        body,
+        content_type=content_type,
+        url_token=request.match_info.get("token"),
+        now=ingress.clock(),
+    )
+    entry["verified"] = result.verified
+    if not result.accepted:
+        if result.status == 401:
+            ingress.metrics.ingress_verification_failures.labels(listener=listener.id).inc()
+            log.info(
+                "ingress verification failed listener=%s reason=%s", listener.id, result.reason
+            )
+        raise _REFUSALS[result.status](result.reason or "refused")
+    payload = result.payload
 
     provider_id = provider_delivery_id(listener, request.headers, payload)
     seen_key = f"{listener.id}:{provider_id}" if provider_id else None
     if seen_key and (seen_key in ingress.seen or seen_key in ingress.pending):
+        entry["reason"] = "duplicate: this provider delivery id was already accepted"
         return json_response(
             {"accepted": True, "duplicate": True, "deliveryId": provider_id}, status=202
         )
