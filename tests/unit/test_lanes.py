@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hookstream.testing.eventually import eventually
 from streams.lanes import OffsetTracker, PartitionLane
 
 
@@ -46,16 +47,15 @@ async def test_lane_keeps_per_key_order_and_runs_keys_concurrently() -> None:
     lane.submit(Record(1, b"slow"))
     lane.submit(Record(2, b"fast"))
     lane.submit(Record(3, b"fast"))
-    for _ in range(50):
-        await asyncio.sleep(0)
-    # The fast key finished although the slow key's first record is stuck,
+    # The fast key gets through although the slow key's first record is stuck,
     # and the slow key's second record has not started.
-    assert (b"fast", 2) in started and (b"fast", 3) in started
+    await eventually(
+        lambda: {(b"fast", 2), (b"fast", 3)} <= set(started), timeout=5, interval=0.001
+    )
     assert (b"slow", 1) not in started
     assert lane.tracker.committable() == 0
     release.set()
-    for _ in range(50):
-        await asyncio.sleep(0)
+    await eventually(lambda: lane.tracker.committable() == 4, timeout=5, interval=0.001)
     assert [o for k, o in started if k == b"slow"] == [0, 1]
     assert lane.tracker.committable() == 4
 
@@ -72,18 +72,19 @@ async def test_lane_retries_a_failing_handler_instead_of_skipping(monkeypatch) -
 
     lane = PartitionLane("t[0]", flaky, concurrency=1)
     lane.submit(Record(7, b"k"))
-    for _ in range(50):
-        await asyncio.sleep(0)
+    await eventually(lambda: lane.tracker.committable() == 8, timeout=5, interval=0.001)
     assert calls == 3
-    assert lane.tracker.committable() == 8
 
 
 async def test_close_cancels_stuck_records_and_leaves_them_uncommitted() -> None:
+    entered = asyncio.Event()
+
     async def hang(record: Record) -> None:
+        entered.set()
         await asyncio.Event().wait()
 
     lane = PartitionLane("t[0]", hang, concurrency=2)
     lane.submit(Record(5, b"a"))
-    await asyncio.sleep(0)
+    await eventually(entered.is_set, timeout=5, interval=0.001)
     await lane.close(grace=0.01)
     assert lane.tracker.committable() == 5
