@@ -8,9 +8,11 @@ skip on a developer machine but fail under CI (``CI=true``)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
@@ -42,6 +44,18 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+async def has_route(http: aiohttp.ClientSession, server: ApiServer, method: str, path: str) -> bool:
+    """Whether the API describes this route in its OpenAPI document (features
+    still being added elsewhere: the page must then say so, not break)."""
+    async with http.get(server.url + "/api/v1/openapi.json") as response:
+        doc = await response.json()
+    shape = re.sub(r"\{[^}]+\}", "{}", path)
+    return any(
+        re.sub(r"\{[^}]+\}", "{}", p) == shape and method.lower() in ops
+        for p, ops in doc.get("paths", {}).items()
+    )
 
 
 class ConsolePage:

@@ -10,23 +10,13 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from playwright.async_api import expect
 
-from hookstream.testing.api import ApiClient, ApiServer, live_webhook
+from hookstream.testing.api import PUBLISHER_TOKEN, ApiClient, ApiServer, live_webhook
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
 from tests.conftest import send_event
-from tests.e2e.conftest import ConsolePage
+from tests.e2e.conftest import ConsolePage, has_route
 
 HOSTILE = '<script>window.__owned = 1</script><img src="x" onerror="window.__owned = 2">'
-
-
-async def has_route(http: aiohttp.ClientSession, server: ApiServer, method: str, path: str) -> bool:
-    async with http.get(server.url + "/api/v1/openapi.json") as response:
-        doc = await response.json()
-    shape = re.sub(r"\{[^}]+\}", "{}", path)
-    return any(
-        re.sub(r"\{[^}]+\}", "{}", p) == shape and method.lower() in ops
-        for p, ops in doc.get("paths", {}).items()
-    )
 
 
 async def test_send_event_see_it_delivered_expand_and_redeliver(
@@ -137,3 +127,50 @@ async def test_overview_page(
     else:
         await expect(page.get_by_text("not available on this server")).to_be_visible()
     await console.screenshot("overview")
+
+
+async def test_dead_letters_and_recover_since(
+    console: ConsolePage,
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    event_type = f"dl.{unique}"
+    webhook = await live_webhook(
+        api, worker, name=f"flaky {unique}", url=f"{receiver.url}/{unique}", events=[event_type]
+    )
+    receiver.status = 500  # every attempt fails until the endpoint "recovers"
+    await send_event(producer, {"eventId": f"e-{unique}", "eventType": event_type, "entityId": "7"})
+    page = console.page
+    await console.sign_in(hash_path=f"#/webhooks/{webhook['id']}/events")
+    await page.get_by_role("tab", name="Dead letters").click()
+    panel = page.get_by_role("tabpanel", name="Dead letters")
+    letter = panel.locator("details.attempt")
+    # The retry schedule of the test worker is short; the tab refreshes itself.
+    await expect(letter).to_have_count(1, timeout=60_000)
+    await letter.locator("summary").click()
+    await expect(letter).to_contain_text("http_error")
+    await console.screenshot("dead-letters")
+
+    receiver.status = 200
+    failed = len(receiver.on_path(f"/{unique}"))
+    await panel.get_by_role("button", name="Recover").click()
+    await expect(panel.get_by_role("status")).to_contain_text("Recovery queued: 1 dead letters")
+    await receiver.wait_for(f"/{unique}", count=failed + 1)
+    await page.get_by_role("tab", name="Attempts").click()
+    attempts = page.get_by_role("tabpanel", name="Attempts")
+    await expect(attempts.locator('details.attempt[data-outcome="success"]')).to_have_count(1)
+
+
+async def test_a_publisher_gets_only_the_send_event_page(
+    console: ConsolePage, api_server: ApiServer, http: aiohttp.ClientSession
+) -> None:
+    page = console.page
+    await console.sign_in(PUBLISHER_TOKEN, hash_path="#/webhooks")
+    await expect(page.get_by_text("signed in as publisher")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Send event")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    await expect(nav.get_by_role("link")).to_have_count(1)
+    await expect(nav.get_by_role("link", name="Send event")).to_be_visible()

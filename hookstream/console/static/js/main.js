@@ -92,7 +92,11 @@ async function route() {
   nav.hidden = false;
   signOut.hidden = false;
   who.textContent = `signed in as ${role}`;
-  const path = (window.location.hash || '#/overview').replace(/^#\/?/, '') || 'overview';
+  // A publisher token may only publish: it gets the Send event page alone.
+  const publisherOnly = role === 'publisher';
+  for (const a of nav.querySelectorAll('a')) a.hidden = publisherOnly && a.getAttribute('href') !== '#/send';
+  let path = (window.location.hash || '#/overview').replace(/^#\/?/, '') || 'overview';
+  if (publisherOnly && path !== 'send') path = 'send';
   const match = PAGES.map(([re, load, title]) => [path.match(re), load, title]).find(([m]) => m);
   for (const a of nav.querySelectorAll('a')) {
     const current = path === a.getAttribute('href').slice(2) || path.startsWith(`${a.getAttribute('href').slice(2)}/`);

@@ -1,7 +1,7 @@
 // View events (seed 000): the last 100 attempts of one webhook, each
 // expandable to its request and response; redeliver; dead letters.
 import * as api from '../api.js';
-import { h, append, button, field, headersTable, notice, pretty, select, statusLine, when } from '../dom.js';
+import { h, append, button, field, headersTable, notice, pretty, select, statusLine, table, when } from '../dom.js';
 
 const OUTCOMES = ['success', 'http_error', 'timeout', 'connection_error', 'refused'];
 const REFRESH_MS = 3000;
@@ -87,34 +87,54 @@ async function attemptsTab(panel, webhookId, ctx) {
   ctx.onLeave(() => clearInterval(timer));
 }
 
+function deadLetterItem(d) {
+  const attempts = d.attempts || [];
+  return h('details', { class: 'attempt', 'data-delivery': d.deliveryId || '' },
+    h('summary', {},
+      h('span', { class: 'badge error', text: 'dead letter' }),
+      h('strong', { text: d.event?.eventType || '' }),
+      h('span', { text: d.reason || '' }),
+      h('span', { class: 'muted', text: `${attempts.length} attempts` }),
+      h('span', { class: 'muted', text: when(d.deadAt) }),
+      h('code', { class: 'muted', text: d.deliveryId || '' })),
+    h('div', { class: 'body' },
+      h('h4', { text: 'Attempts' }),
+      table([
+        ['#', (a) => String(a.attempt)], ['At', (a) => when(a.at)],
+        ['Outcome', (a) => h('span', { class: `badge ${a.outcome}`, text: a.outcome })],
+        ['Status', (a) => (a.status ? String(a.status) : '—')], ['Error', (a) => a.error || ''],
+        ['ms', (a) => String(a.durationMs ?? '')],
+      ], attempts),
+      h('h4', { text: 'Event' }), h('pre', { 'aria-label': 'Dead letter event', text: pretty(d.event) })));
+}
+
 async function deadLettersTab(panel, webhookId, ctx) {
   if (!await api.supports('GET', '/webhooks/{id}/dead-letters')) {
     panel.append(h('p', { class: 'notice warn', text: 'Dead letters are not available on this server (no GET /api/v1/webhooks/{id}/dead-letters).' }));
     return;
   }
   const status = statusLine();
-  const listEl = h('div');
-  async function load() {
-    const letters = await api.list(`/webhooks/${api.enc(webhookId)}/dead-letters`);
-    listEl.replaceChildren(...(letters.length ? letters.map((d) => h('details', { class: 'attempt' },
-      h('summary', {},
-        h('span', { class: 'badge error', text: 'dead' }),
-        h('strong', { text: d.event?.eventType || d.eventType || '' }),
-        h('span', { class: 'muted', text: when(d.deadAt) }),
-        h('span', { text: d.reason || '' }),
-        h('code', { class: 'muted', text: d.deliveryId || '' })),
-      h('div', { class: 'body' },
-        h('h4', { text: `Attempts (${(d.attempts || []).length})` }),
-        h('pre', { text: pretty(d.attempts || []) }),
-        h('h4', { text: 'Event' }), h('pre', { 'aria-label': 'Dead letter event', text: pretty(d.event) }))))
-      : [h('p', { class: 'empty', text: 'No dead letters.' })]));
+  const listEl = h('div', { 'aria-label': 'Dead letters' });
+  const more = button('Load more', () => load(next).catch((e) => notice(status, e.message, 'error')));
+  let next = null;
+  const base = `/webhooks/${api.enc(webhookId)}/dead-letters`;
+  // First page replaces the list (auto-refresh); later pages append.
+  async function load(cursor = null) {
+    const answer = await api.get(cursor ? `${base}?cursor=${api.enc(cursor)}` : base);
+    const items = (answer?.data || []).map(deadLetterItem);
+    if (!cursor) {
+      if (listEl.querySelector('details[open]')) return; // do not fold what the user opened
+      listEl.replaceChildren(...(items.length ? items : [h('p', { class: 'empty', text: 'No dead letters.' })]));
+    } else listEl.append(...items);
+    next = answer?.nextCursor || null;
+    more.hidden = !next;
   }
   const since = h('input', { type: 'datetime-local', name: 'since', step: 1 });
   const hourAgo = new Date(Date.now() - 3600e3);
   since.value = new Date(hourAgo.getTime() - hourAgo.getTimezoneOffset() * 60e3).toISOString().slice(0, 19);
   const recover = ctx.canWrite && await api.supports('POST', '/webhooks/{id}/recover')
     ? h('form', { class: 'toolbar', 'aria-label': 'Recover dead letters' },
-      field('Recover since', since, { name: 'since' }),
+      field('Recover since', since, { name: 'since', hint: 'Your local time. Every dead letter since then is delivered again, with its delivery id.' }),
       h('button', { type: 'submit', class: 'primary', text: 'Recover' }))
     : null;
   recover?.addEventListener('submit', async (event) => {
@@ -122,13 +142,13 @@ async function deadLettersTab(panel, webhookId, ctx) {
     try {
       const iso = new Date(since.value).toISOString();
       const answer = await api.post(`/webhooks/${api.enc(webhookId)}/recover`, { since: iso });
-      const n = answer?.queued ?? answer?.count ?? answer?.recovered;
-      notice(status, `Recovery queued${n !== undefined ? `: ${n} dead letters` : ''}.`, 'ok');
-      await load();
+      notice(status, `Recovery queued: ${answer?.queued ?? '?'} dead letters.`, 'ok');
     } catch (err) { notice(status, `Recover failed: ${err.message}`, 'error'); }
   });
-  append(panel, [recover, status, listEl]);
+  append(panel, [recover, h('div', { class: 'actions' }, button('Refresh dead letters', () => load())), status, listEl, more]);
   await load();
+  const timer = setInterval(() => { load().catch(() => {}); }, REFRESH_MS);
+  ctx.onLeave(() => clearInterval(timer));
 }
 
 export async function render(root, ctx) {
