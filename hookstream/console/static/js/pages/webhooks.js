@@ -75,6 +75,7 @@ export async function render(root, ctx) {
       const a = await api.post(`/webhooks/${api.enc(wh.id)}/ping`);
       const code = a.response ? `HTTP ${a.response.status}` : (a.error || 'no response');
       notice(status, `Ping ${wh.name}: ${a.outcome} (${code}, ${a.durationMs ?? '?'} ms)`, a.outcome === 'success' ? 'ok' : 'error');
+      await load();
     } catch (err) { notice(status, `Ping failed: ${err.message}`, 'error'); }
   }
 
