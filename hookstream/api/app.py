@@ -10,6 +10,7 @@ from hookstream.api import (
     catalog,
     dead_letters,
     deliveries,
+    dry_runs,
     events,
     flows,
     listeners,
@@ -64,6 +65,7 @@ ROUTES: list[Route] = [
     *listeners.ROUTES,
     *flows.ROUTES,
     *events.ROUTES,
+    *dry_runs.ROUTES,
     Route(
         "GET",
         "/api/v1/whoami",
