@@ -141,17 +141,7 @@ async def test_flow_editor_tests_on_sample_and_saves(
     await page.get_by_role("group", name="Constants").get_by_label("To 1").fill("source")
     await page.get_by_label("Value (JSON or text) 1").fill("shop")
 
-    preview = page.get_by_role("region", name="Test on sample")
-    if await has_route(http, api_server, "POST", "/api/v1/flows/test"):
-        await expect(preview.get_by_label("Sample trigger payload (JSON)")).to_have_value(
-            re.compile('"amount": 9.5')
-        )
-        await preview.get_by_role("button", name="Test on sample").click()
-        output = preview.get_by_label("Flow output")
-        await expect(output).to_contain_text('"id": 5')
-        await expect(output).to_contain_text('"source": "shop"')
-    else:
-        await expect(preview.get_by_text("not available on this server")).to_be_visible()
+    await check_flow_preview(console, api_server, http)
 
     # An invalid filter is refused at the field.
     await page.get_by_label("Filter (JMESPath)").fill("payload.[")
@@ -174,3 +164,30 @@ async def test_flow_editor_tests_on_sample_and_saves(
     await console.screenshot("flows")
     await api.call("DELETE", f"/api/v1/flows/{flow_id}")
     await api.call("DELETE", f"/api/v1/listeners/{listener['id']}")
+
+
+async def check_flow_preview(
+    console: ConsolePage, api_server: ApiServer, http: aiohttp.ClientSession
+) -> None:
+    page = console.page
+    preview = page.get_by_role("region", name="Test on sample")
+    if await has_route(http, api_server, "POST", "/api/v1/flows/test"):
+        await expect(preview.get_by_label("Sample trigger payload (JSON)")).to_have_value(
+            re.compile('"amount": 9.5')
+        )
+        await preview.get_by_role("button", name="Test on sample").click()
+        output = preview.get_by_label("Flow output")
+        await expect(output).to_contain_text('"id": 5')
+        await expect(output).to_contain_text('"source": "shop"')
+        await expect(preview.get_by_role("status")).to_contain_text("Result: executed")
+        await page.get_by_label("Filter (JMESPath)").fill("payload.data.amount > `100`")
+        await preview.get_by_role("button", name="Test on sample").click()
+        await expect(preview.get_by_role("status")).to_contain_text("Result: skipped")
+        await expect(output).to_contain_text("(none)")
+        await page.get_by_label("Filter (JMESPath)").fill("payload.[")
+        await preview.get_by_role("button", name="Test on sample").click()
+        filter_error = page.locator('[data-field="filter"] .field-error')
+        await expect(filter_error).to_contain_text("JMESPath")
+        await console.screenshot("flow-preview")
+    else:
+        await expect(preview.get_by_text("not available on this server")).to_be_visible()

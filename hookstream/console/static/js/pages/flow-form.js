@@ -60,18 +60,14 @@ export async function render(root, ctx) {
   append(root, [
     h('div', { class: 'page-head' }, h('h1', { text: current ? `Flow ${current.name}` : 'New flow' }),
       current ? h('code', { class: 'muted', text: current.id }) : null),
-    form, await preview(spec, listeners, listener, ctx)]);
+    form, await preview(spec, listeners, listener, form)]);
   if (current) root.append(await executions(current));
 }
 
-async function preview(spec, listeners, listenerSelect, ctx) {
+async function preview(spec, listeners, listenerSelect, form) {
   const section = h('section', { class: 'card', 'aria-label': 'Test on sample' }, h('h2', { text: 'Test on sample' }));
   if (!await api.supports('POST', '/flows/test')) {
     section.append(h('p', { class: 'notice warn', text: 'Previews are not available on this server (no POST /api/v1/flows/test).' }));
-    return section;
-  }
-  if (!ctx.canWrite) {
-    section.append(h('p', { class: 'notice warn', text: 'Previews need an admin token.' }));
     return section;
   }
   const sampleOf = (lid) => listeners.find((l) => l.id === lid)?.sampleData;
@@ -91,13 +87,19 @@ async function preview(spec, listeners, listenerSelect, ctx) {
     }
     const flow = spec();
     if (!flow.listenerId) delete flow.listenerId;
+    clearErrors(form);
     try {
       const answer = await api.post('/flows/test', { flow, trigger: { payload: sample, headers: {} } });
-      const outcome = answer.status || answer.outcome || (answer.skipped ? 'skipped' : answer.error ? 'failed' : 'executed');
-      notice(status, `Result: ${outcome}${answer.error ? ` — ${answer.error}` : ''}${answer.reason ? ` — ${answer.reason}` : ''}`, outcome === 'failed' ? 'error' : 'ok');
-      const message = answer.output ?? answer.message ?? answer.result;
-      output.replaceChildren(h('h3', { text: 'Output message' }), h('pre', { 'aria-label': 'Flow output', text: message === undefined ? '(none)' : pretty(message) }));
-    } catch (err) { showErrors(section, err, status); }
+      const kind = answer.status === 'executed' ? 'ok' : answer.status === 'skipped' ? 'warn' : 'error';
+      const why = answer.status === 'skipped' ? ' — the filter is false for this sample' : (answer.error ? ` — ${answer.error}` : '');
+      notice(status, `Result: ${answer.status}${why}`, kind);
+      output.replaceChildren(h('h3', { text: `Output message${answer.destinationTopic ? ` (to ${answer.destinationTopic})` : ''}` }),
+        h('pre', { 'aria-label': 'Flow output', text: answer.output === null || answer.output === undefined ? '(none)' : pretty(answer.output) }));
+    } catch (err) {
+      // Errors name fields of the flow under test ("flow.filter"): show them on the form.
+      const details = (err.details || []).map((d) => ({ ...d, field: String(d.field || '').replace(/^flow\.?/, '') }));
+      showErrors(form, { details, message: err.message }, status);
+    }
   }, { kind: 'primary' });
   append(section, [field('Sample trigger payload (JSON)', payload), run, status, output]);
   return section;
