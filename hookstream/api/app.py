@@ -88,7 +88,7 @@ def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Applicati
     app[METRICS_KEY] = metrics
     add_operational_routes(app)
     register(app, ROUTES)
-    add_console(app)  # /ui/ (public static files) and GET /api/v1/whoami
+    add_console(app)  # /ui/: the web console (page and static files need no token)
     return app
 
 
