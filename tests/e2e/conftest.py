@@ -14,13 +14,23 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
 
 from hookstream.testing.api import ADMIN_TOKEN, ApiServer
 
-CHROMIUM = Path(os.environ.get("HOOKSTREAM_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 860}
+# Conditions the pages reach by polling the API (deliveries, logs) on a busy
+# machine: wait for them longer than Playwright's default 5 s.
+expect.set_options(timeout=20_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -76,8 +86,6 @@ class ConsolePage:
         await self.page.goto(f"{self.base_url}/ui/{hash_path}")
 
     async def sign_in(self, token: str = ADMIN_TOKEN, hash_path: str = "#/overview") -> None:
-        from playwright.async_api import expect
-
         await self.open(hash_path)
         await self.page.get_by_label("API token").fill(token)
         await self.page.get_by_role("button", name="Sign in").click()

@@ -4,10 +4,12 @@ form, field errors, toggle, delete), and what a viewer sees."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import aiohttp
 from playwright.async_api import expect
 
+from hookstream.console.app import Assets
 from hookstream.testing.api import VIEWER_TOKEN, ApiClient, ApiServer
 from tests.e2e.conftest import ConsolePage
 
@@ -139,3 +141,17 @@ async def test_a_viewer_sees_no_edit_buttons(
         await console.open(path)
         await expect(page.get_by_role("heading", level=1)).to_be_visible()
         await expect(page.get_by_role("link", name=re.compile("^Add "))).to_have_count(0)
+
+
+def test_asset_urls_change_with_any_file(tmp_path: Path) -> None:
+    (tmp_path / "js").mkdir()
+    (tmp_path / "index.html").write_text('<script type="module" src="{{assets}}/js/a.js">')
+    (tmp_path / "js" / "a.js").write_text("export const a = 1;")
+    first = Assets.load(tmp_path)
+    assert (
+        first.index.decode() == f'<script type="module" src="/ui/assets/{first.version}/js/a.js">'
+    )
+    assert first.files["js/a.js"].content_type == "text/javascript"
+    assert "index.html" not in first.files
+    (tmp_path / "js" / "a.js").write_text("export const a = 2;")
+    assert Assets.load(tmp_path).version != first.version
