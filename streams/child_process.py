@@ -200,7 +200,7 @@ class PidFile:
             self.clear()
             return False
         log.warning(
-            "found a %s (pid %d) left running by an earlier run on %s; stopping it",
+            "stopping the %s (pid %d) left running by an earlier run on %s",
             self.what,
             recorded.pid,
             self.path.parent,

@@ -127,15 +127,25 @@ async def test_a_broker_and_store_left_running_by_an_earlier_run_are_stopped_at_
                 process.wait()
 
 
-async def test_sighup_stops_everything_cleanly(tmp_path: Path) -> None:
-    """A closed terminal (SIGHUP) stops everything in order, as Ctrl-C does."""
-    run = RunProcess(
-        {"HOOKSTREAM_EMBEDDED_STORAGE": "memory"}, tmp_path / "data", tmp_path / "run.log"
-    )
+async def test_a_dead_embedded_broker_is_restarted_and_sighup_stops_everything(
+    tmp_path: Path,
+) -> None:
+    """The supervisor starts a broker that died again (same port, same data),
+    and a closed terminal (SIGHUP) stops everything in order, as Ctrl-C does."""
+    run = RunProcess({}, tmp_path / "data", tmp_path / "run.log")
     try:
         await run.start()
+        first = run.embedded()["broker"]
+        os.kill(first.pid, signal.SIGKILL)
+
+        async def replaced() -> bool:
+            broker = run.embedded().get("broker")
+            return broker is not None and broker != first and await run.all_ready()
+
+        await eventually(replaced, timeout=90, interval=0.5, message="a new broker, all ready")
+        assert "embedded broker exited with code -9; starting it again" in run.log_text()
         processes = run.remember_processes()
-        assert set(run.embedded()) == {"broker"}
+        assert set(run.embedded()) == {"broker", "object-store"}
 
         run.send_signal(signal.SIGHUP)
 
@@ -143,5 +153,6 @@ async def test_sighup_stops_everything_cleanly(tmp_path: Path) -> None:
         assert gone(processes), [p for p in processes if p.alive()]
         assert "received SIGHUP: stopping" in run.log_text()
         assert not (run.data_dir / "broker.pid").exists()
+        assert not (run.data_dir / "object-store.pid").exists()
     finally:
         await run.stop()
