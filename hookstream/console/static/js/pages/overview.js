@@ -1,28 +1,32 @@
-// Overview: live numbers from GET /api/v1/stats, refreshed every few seconds,
-// with sparklines of what this page has seen since it opened.
+// Overview: live numbers from GET /api/v1/stats (windows of 5 and 60 minutes,
+// a per-minute series for the charts, per-webhook figures, consumer lag),
+// refreshed every few seconds.
 import * as api from '../api.js';
-import { h, append, table } from '../dom.js';
+import { h, append, ago, table } from '../dom.js';
 import { bar, tile } from '../charts.js';
 
 const REFRESH_MS = 3000;
-const KEEP = 60;
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const fmt = (v, digits = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString(undefined, { maximumFractionDigits: digits }) : '—');
-const sum = (obj) => Object.values(obj || {}).reduce((a, v) => a + num(typeof v === 'object' ? v?.value : v), 0);
+const percent = (r) => (typeof r === 'number' ? `${(r * 100).toFixed(1)} %` : '—');
 
-// One window of the stats ("5m" or "60m"), whatever nesting the server uses.
-function windowOf(stats, name) {
-  return stats?.windows?.[name] || stats?.[name] || stats?.[`last${name}`] || stats;
+// Total of a lag report, however nested: a number, [{lag}], {topic: n} or {topic: {partition: n}}.
+function total(value) {
+  if (typeof value === 'number') return value;
+  if (Array.isArray(value)) return value.reduce((a, r) => a + total(r?.lag ?? r), 0);
+  if (value && typeof value === 'object') return Object.values(value).reduce((a, v) => a + total(v), 0);
+  return 0;
 }
 
-function lagTotal(stats) {
-  const lag = stats?.lag ?? stats?.consumerLag;
-  if (typeof lag === 'number') return lag;
-  if (Array.isArray(lag)) return lag.reduce((a, r) => a + num(r.lag), 0);
-  if (lag && typeof lag === 'object') return sum(lag);
-  return null;
+function lagRows(lag) {
+  if (Array.isArray(lag)) return lag.map((r) => ({ topic: r.topic, partition: r.partition, lag: num(r.lag) }));
+  if (lag && typeof lag === 'object') return Object.entries(lag).map(([topic, v]) => ({ topic, lag: total(v) }));
+  return [];
 }
+
+const outcomesOf = (deliveries) => Object.entries(deliveries || {}).filter(([k]) => k !== 'total');
+const failuresOf = (deliveries) => num(deliveries?.total) - num(deliveries?.success);
 
 export async function render(root, ctx) {
   append(root, [h('h1', { text: 'Overview' })]);
@@ -30,66 +34,59 @@ export async function render(root, ctx) {
     append(root, [h('p', { class: 'notice warn', role: 'status', text: 'Live statistics are not available on this server (it has no GET /api/v1/stats). The Webhooks and View events pages still work.' })]);
     return;
   }
-  const history = { eventsPerSecond: [], deliveries: [], failures: [], lag: [] };
-  const live = h('div', { 'aria-live': 'off' });
+  const live = h('div');
   const updated = h('p', { class: 'muted', role: 'status' });
   append(root, [updated, live]);
-  let previous = null;
+  const lagHistory = [];
 
   async function refresh() {
     const stats = await api.get('/stats');
-    const now = Date.now();
-    const w5 = windowOf(stats, '5m');
-    const eventsIn = num(w5?.eventsIn ?? w5?.events);
-    const outcomes = w5?.deliveries || w5?.deliveriesByOutcome || {};
-    const delivered = sum(outcomes);
-    const failed = delivered - num(outcomes.success);
-    let rate = w5?.eventsPerSecond ?? stats?.eventsPerSecond;
-    if (rate === undefined && previous) {
-      const total = num(stats?.totals?.eventsIn);
-      rate = previous.total !== undefined ? Math.max(0, total - previous.total) / ((now - previous.at) / 1000) : undefined;
-    }
-    if (rate === undefined) rate = eventsIn / 300;
-    previous = { at: now, total: stats?.totals?.eventsIn };
-    const lag = lagTotal(stats);
-    const push = (key, v) => { history[key].push(v); if (history[key].length > KEEP) history[key].shift(); };
-    push('eventsPerSecond', num(rate));
-    push('deliveries', delivered);
-    push('failures', failed);
-    push('lag', num(lag));
+    const w5 = stats?.windows?.['5m'] || {};
+    const w60 = stats?.windows?.['60m'] || {};
+    const series = stats?.series || [];
+    const perMinute = (pick) => series.map(pick);
+    const lag = stats?.lag ?? stats?.consumerLag;
+    const lagTotal = lag === undefined ? undefined : total(lag);
+    if (lagTotal !== undefined) { lagHistory.push(lagTotal); if (lagHistory.length > 60) lagHistory.shift(); }
 
-    const w60 = windowOf(stats, '60m');
     const tiles = h('div', { class: 'tiles' },
-      tile('Events/s', fmt(rate, 2), `${fmt(eventsIn)} events in 5 min, ${fmt(num(w60?.eventsIn ?? w60?.events))} in 60 min`, history.eventsPerSecond),
-      tile('Deliveries (5 min)', fmt(delivered), `${fmt(failed)} not successful`, history.deliveries),
-      tile('Retries (5 min)', fmt(w5?.retries ?? w5?.retriesScheduled), `${fmt(w60?.retries ?? w60?.retriesScheduled)} in 60 min`),
-      tile('Dead letters (5 min)', fmt(w5?.deadLetters), `${fmt(w60?.deadLetters)} in 60 min`),
-      tile('Consumer lag', fmt(lag), 'messages behind, all topics', history.lag));
-    const max = Math.max(1, ...Object.values(outcomes).map(num));
+      tile('Events/s', fmt(num(w5.eventsIn) / 300, 2), `${fmt(w5.eventsIn)} events in 5 min, ${fmt(w60.eventsIn)} in 60 min`, perMinute((m) => num(m.eventsIn))),
+      tile('Deliveries (5 min)', fmt(w5.deliveries?.total), `${fmt(failuresOf(w5.deliveries))} not successful; ${fmt(w60.deliveries?.total)} in 60 min`, perMinute((m) => num(m.deliveries?.total))),
+      tile('Failed attempts (5 min)', fmt(failuresOf(w5.deliveries)), `${fmt(failuresOf(w60.deliveries))} in 60 min`, perMinute((m) => failuresOf(m.deliveries))),
+      tile('Retries (5 min)', fmt(w5.retries), `${fmt(w60.retries)} in 60 min`, perMinute((m) => num(m.retries))),
+      tile('Dead letters (5 min)', fmt(w5.deadLetters), `${fmt(w60.deadLetters)} in 60 min`, perMinute((m) => num(m.deadLetters))),
+      tile('Consumer lag', lagTotal === undefined ? '—' : fmt(lagTotal), lagTotal === undefined ? 'not reported by this server' : 'messages behind, all topics', lagHistory));
+
+    const outcomes = outcomesOf(w5.deliveries);
+    const max = Math.max(1, ...outcomes.map(([, v]) => num(v)));
     const byOutcome = h('section', { class: 'card', 'aria-label': 'Deliveries by outcome' },
       h('h2', { text: 'Deliveries by outcome (5 min)' }),
-      Object.keys(outcomes).length
-        ? h('div', { class: 'bars' }, Object.entries(outcomes).map(([k, v]) => bar(k, num(v), max, k === 'success' ? 'success' : 'bad')))
-        : h('p', { class: 'empty', text: 'No deliveries in the last 5 minutes.' }));
-    const webhooks = [...(stats?.webhooks || [])]
-      .map((w) => ({ ...w, failures: num(w.failures ?? w.failed ?? (num(w.attempts ?? w.total) - num(w.successes ?? w.success))) }))
-      .filter((w) => w.failures > 0)
+      h('div', { class: 'bars' }, outcomes.map(([k, v]) => bar(k, num(v), max, k === 'success' ? 'success' : 'bad'))));
+
+    const failing = (stats?.webhooks || [])
+      .map((w) => ({ ...w, failures: num(w.last60m?.attempts) - num(w.last60m?.successes) }))
+      .filter((w) => w.failures > 0 || w.enabled === false)
       .sort((a, b) => b.failures - a.failures)
       .slice(0, 10);
-    const failing = h('section', { class: 'card', 'aria-label': 'Webhooks failing most' },
-      h('h2', { text: 'Webhooks failing most' }),
+    const failingCard = h('section', { class: 'card', 'aria-label': 'Webhooks failing most' },
+      h('h2', { text: 'Webhooks failing most (60 min)' }),
       table([
-        ['Webhook', (w) => h('a', { href: `#/webhooks/${api.enc(w.id || w.webhookId)}/events`, text: w.name || w.id || w.webhookId })],
-        ['Failures', (w) => fmt(w.failures)],
-        ['Success ratio', (w) => (typeof w.successRatio === 'number' ? `${(w.successRatio * 100).toFixed(1)} %` : '—')],
-        ['Last delivery', (w) => String(w.lastDelivery?.outcome || w.lastOutcome || '—')],
-      ], webhooks, { empty: 'No webhook is failing. ' }));
-    const lagRows = Array.isArray(stats?.lag) ? stats.lag : Object.entries(stats?.lag || {}).map(([topic, v]) => ({ topic, lag: typeof v === 'object' ? v.lag ?? sum(v) : v }));
-    const lagCard = h('section', { class: 'card', 'aria-label': 'Consumer lag' },
-      h('h2', { text: 'Consumer lag by topic' }),
-      table([['Topic', (r) => h('code', { text: r.topic || '' })], ['Lag', (r) => fmt(num(r.lag))]], lagRows, { empty: 'No lag reported.' }));
-    live.replaceChildren(tiles, h('div', { class: 'two' }, byOutcome, failing), lagCard);
-    updated.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s`;
+        ['Webhook', (w) => h('a', { href: `#/webhooks/${api.enc(w.webhookId)}/events`, text: w.name || w.webhookId })],
+        ['Failed', (w) => fmt(w.failures)],
+        ['Success', (w) => percent(w.last60m?.successRatio)],
+        ['Last', (w) => `${w.lastOutcome || '—'} ${w.lastDeliveryAt ? ago(w.lastDeliveryAt) : ''}`.trim()],
+        ['Status', (w) => h('span', { class: `badge ${w.enabled === false ? 'off' : 'ok'}`, text: w.enabled === false ? 'disabled' : 'enabled' })],
+      ], failing, { empty: 'No webhook failed in the last hour.' }));
+
+    const lagCard = lag === undefined ? null : h('section', { class: 'card', 'aria-label': 'Consumer lag' },
+      h('h2', { text: 'Consumer lag' }),
+      table([
+        ['Topic', (r) => h('code', { text: r.topic || '' })],
+        ['Partition', (r) => (r.partition === undefined ? 'all' : String(r.partition))],
+        ['Lag', (r) => fmt(r.lag)],
+      ], lagRows(lag), { empty: 'No lag.' }));
+    live.replaceChildren(tiles, h('div', { class: 'two' }, byOutcome, failingCard), lagCard || '');
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s · charts: per minute, last 60 minutes`;
   }
 
   await refresh();

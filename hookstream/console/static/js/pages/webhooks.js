@@ -3,14 +3,20 @@
 import * as api from '../api.js';
 import { h, append, ago, button, confirmDialog, notice, statusLine, table } from '../dom.js';
 
-// Success ratio and last delivery: from /stats when the server has it,
-// otherwise from each webhook's last 100 attempts.
+// Success ratio (last 60 minutes) and last delivery: from /stats when the
+// server has it, otherwise from each webhook's last 100 attempts.
 async function health(webhooks) {
   const out = new Map();
   if (await api.supports('GET', '/stats')) {
     try {
       const stats = await api.get('/stats');
-      for (const row of stats?.webhooks || []) out.set(row.id || row.webhookId, row);
+      for (const row of stats?.webhooks || []) {
+        const window = row.last60m || {};
+        out.set(row.webhookId, {
+          successRatio: window.successRatio,
+          lastDelivery: row.lastDeliveryAt ? { at: row.lastDeliveryAt, outcome: row.lastOutcome } : null,
+        });
+      }
       if (out.size) return out;
     } catch { /* fall back below */ }
   }
@@ -55,7 +61,7 @@ export async function render(root, ctx) {
       ['Status', ({ wh }) => (wh.enabled
         ? h('span', { class: 'badge ok', text: 'enabled' })
         : h('span', { class: 'badge off', text: wh.disabledReason ? `disabled: ${wh.disabledReason}` : 'disabled' }))],
-      ['Success', ({ stat }) => ratioText(stat.successRatio ?? stat.success_ratio)],
+      ['Success', ({ stat }) => ratioText(stat.successRatio)],
       ['Last delivery', ({ stat }) => lastText(stat)],
       ['Actions', ({ wh }) => h('div', { class: 'actions' },
         h('a', { class: 'button', href: `#/webhooks/${api.enc(wh.id)}/events`, 'aria-label': `View events of ${wh.name}`, text: 'View events' }),
