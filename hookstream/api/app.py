@@ -8,6 +8,7 @@ from aiohttp import web
 
 from hookstream.api import (
     catalog,
+    dashboard,
     dead_letters,
     deliveries,
     dry_runs,
@@ -66,6 +67,7 @@ ROUTES: list[Route] = [
     *flows.ROUTES,
     *events.ROUTES,
     *dry_runs.ROUTES,
+    *dashboard.ROUTES,
     Route(
         "GET",
         "/api/v1/whoami",

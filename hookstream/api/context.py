@@ -11,8 +11,10 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from hookstream.api.flow_store import FlowStore
+from hookstream.api.lag import LagProbe
 from hookstream.api.listener_store import ListenerStore
-from hookstream.api.views import DeadLetterView
+from hookstream.api.stats import StatsAggregator
+from hookstream.api.views import DeadLetterView, ObservedRecords
 from hookstream.api.webhook_store import WebhookStore
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import Sender
@@ -64,6 +66,8 @@ class ApiContext:
     flow_executions: RecentRecords
     delivery_log: RecentRecords
     dead_letters: DeadLetterView
+    stats: StatsAggregator
+    lag: LagProbe
     inbound_log: RecentRecords
     event_types: CompactedTable[dict[str, Any]]
     entities: CompactedTable[dict[str, Any]]
@@ -112,6 +116,10 @@ def kafka_resources(
             producer=producer,
             box=box,
         )
+        # Fed by the delivery-log and dead-letter views as they read their topics.
+        stats = StatsAggregator()
+        lag = LagProbe(bootstrap, settings.event_topics)
+        await lag.start()
         ctx = ApiContext(
             settings=settings,
             producer=producer,
@@ -131,8 +139,14 @@ def kafka_resources(
                 listeners=listeners.table,
             ),
             flow_executions=RecentRecords(bootstrap, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
-            delivery_log=RecentRecords(bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE),
-            dead_letters=DeadLetterView(bootstrap, DEAD_LETTERS, keep=DEAD_LETTERS_KEPT),
+            delivery_log=ObservedRecords(
+                bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE, observe=stats.add_attempt
+            ),
+            dead_letters=DeadLetterView(
+                bootstrap, DEAD_LETTERS, keep=DEAD_LETTERS_KEPT, observe=stats.add_dead_letter
+            ),
+            stats=stats,
+            lag=lag,
             inbound_log=RecentRecords(bootstrap, INBOUND_LOG, keep=INBOUND_LOG_SIZE),
             event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),
             entities=CompactedTable(bootstrap, ENTITIES, _json_object),
@@ -157,6 +171,7 @@ def kafka_resources(
             for view in ctx.views:
                 await view.stop()
             await sender.close()
+            await lag.close()
             await stop_quietly(producer, "api-producer")
             await topics.close()
             if resolver is not None:

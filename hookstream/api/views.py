@@ -1,9 +1,12 @@
 """Views of Kafka topics the API keeps in memory beyond the generic ones of
-:mod:`streams.table`."""
+:mod:`streams.table`: each also hands every record to an observer (the stats
+aggregator), so the numbers come from the same single read of the topic."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -11,18 +14,46 @@ from streams.table import RecentRecords
 
 log = logging.getLogger(__name__)
 
+Observer = Callable[[dict[str, Any]], None]
 
-class DeadLetterView(RecentRecords):
-    """:class:`RecentRecords` of ``hookstream.dead-letters`` grouped by the
-    record's ``webhookId`` instead of the Kafka key (the delivery id)."""
+
+def _decoded(topic: str, key: str, raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        log.warning("view=%s key=%s undecodable record skipped", topic, key)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class ObservedRecords(RecentRecords):
+    """:class:`RecentRecords` that also shows each record to ``observe``."""
+
+    def __init__(
+        self, bootstrap: str, topic: str, *, keep: int, observe: Observer | None = None
+    ) -> None:
+        super().__init__(bootstrap, topic, keep=keep)
+        self._observe = observe
 
     def apply(self, key: str, raw: bytes | None) -> None:
         if raw is None:
             return
-        try:
-            webhook_id = orjson.loads(raw).get("webhookId")
-        except (orjson.JSONDecodeError, AttributeError):
-            log.warning("view=%s key=%s undecodable dead letter skipped", self.topic, key)
+        value = _decoded(self.topic, key, raw)
+        if value is None:
             return
+        self.group(key, value, raw)
+        if self._observe is not None:
+            self._observe(value)
+
+    def group(self, key: str, value: dict[str, Any], raw: bytes) -> None:
+        super().apply(key, raw)
+
+
+class DeadLetterView(ObservedRecords):
+    """``hookstream.dead-letters`` grouped by the record's ``webhookId``
+    instead of the Kafka key (the delivery id)."""
+
+    def group(self, key: str, value: dict[str, Any], raw: bytes) -> None:
+        webhook_id = value.get("webhookId")
         if isinstance(webhook_id, str):
-            super().apply(webhook_id, raw)
+            super().group(webhook_id, value, raw)
