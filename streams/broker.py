@@ -259,6 +259,7 @@ class EmbeddedBroker:
             self._lock.release()
         if self._process is not None:
             log.info("embedded broker stopped")
+        self._process = self._store = None  # a second stop() has nothing to do
 
     def kill(self) -> None:
         """SIGKILL everything (tests of crash safety)."""

@@ -142,6 +142,12 @@ class RunProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
+        self.launch()
+        await self.wait_ready(timeout)
+        self.remember_processes()
+
+    def launch(self) -> None:
+        """Start it and return at once (``start`` also waits until it is ready)."""
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "hookstream", "run"],
@@ -150,8 +156,6 @@ class RunProcess:
                 stderr=subprocess.STDOUT,
                 process_group=0,  # its own group, as a shell job would be
             )
-        await self.wait_ready(timeout)
-        self.remember_processes()
 
     async def readiness(self) -> dict[str, int | None]:
         """/readyz status of api, ingress and worker (None: not answering)."""
@@ -215,6 +219,10 @@ class RunProcess:
     def send_signal(self, sig: int) -> None:
         """To the supervisor only, not its group."""
         os.kill(self.pid, sig)
+
+    def signal_group(self, sig: int) -> None:
+        """To its process group, as a terminal does for Ctrl-C or a hang-up."""
+        os.killpg(self.pid, sig)
 
     async def wait_exit(self, timeout: float = 60.0) -> int:
         assert self.process is not None

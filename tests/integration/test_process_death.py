@@ -147,12 +147,31 @@ async def test_a_dead_embedded_broker_is_restarted_and_sighup_stops_everything(
         processes = run.remember_processes()
         assert set(run.embedded()) == {"broker", "object-store"}
 
-        run.send_signal(signal.SIGHUP)
+        run.signal_group(signal.SIGHUP)  # as a closed terminal does
 
         assert await run.wait_exit() == 0, run.log_text()[-2000:]
         assert gone(processes), [p for p in processes if p.alive()]
         assert "received SIGHUP: stopping" in run.log_text()
         assert not (run.data_dir / "broker.pid").exists()
         assert not (run.data_dir / "object-store.pid").exists()
+    finally:
+        await run.stop()
+
+
+async def test_a_signal_during_start_up_stops_what_was_started(tmp_path: Path) -> None:
+    run = RunProcess(
+        {"HOOKSTREAM_EMBEDDED_STORAGE": "memory"}, tmp_path / "data", tmp_path / "run.log"
+    )
+    try:
+        run.launch()
+        await eventually(lambda: "broker" in run.embedded(), timeout=60, interval=0.1)
+        processes = run.remember_processes()
+
+        run.signal_group(signal.SIGINT)  # Ctrl-C before it is ready
+
+        assert await run.wait_exit() == 0, run.log_text()[-2000:]
+        assert processes and gone(processes), [p for p in processes if p.alive()]
+        assert not (run.data_dir / "broker.pid").exists()
+        assert "hookstream is running" not in run.log_text()
     finally:
         await run.stop()
