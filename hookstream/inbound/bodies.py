@@ -12,6 +12,11 @@ import orjson
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+# Deepest JSON nesting a body may have. The payload is written again, one level
+# down, into a flow trigger, and orjson refuses to serialise beyond 254 levels:
+# a deeper body must be a 400 here, not a failure when it is stored.
+MAX_DEPTH = 128
+
 
 class UnsupportedContentTypeError(ValueError):
     pass
@@ -43,9 +48,11 @@ def parse_body(content_type: str | None, body: bytes) -> Any:
     kind = body_kind(content_type)
     if kind == "json":
         try:
-            return orjson.loads(body)
+            value = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise UnparseableBodyError(f"body is not valid JSON: {exc}") from None
+        _check_depth(value)
+        return value
     if kind == "xml":
         return xml_to_json(body)
     return form_to_json(body)
@@ -60,7 +67,28 @@ def xml_to_json(body: bytes) -> dict[str, Any]:
         ) from None
     except ParseError as exc:
         raise UnparseableBodyError(f"body is not valid XML: {exc}") from None
+    # Each element level can become two JSON levels (an object and a list).
+    _check_depth(root, limit=MAX_DEPTH // 2, children=list)
     return {_tag(root): _element(root)}
+
+
+def _json_children(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.values()
+    return value if isinstance(value, list) else ()
+
+
+def _check_depth(value: Any, limit: int = MAX_DEPTH, children: Any = _json_children) -> None:
+    """Refuse nesting deeper than ``limit`` (iteratively: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        kids = children(item)
+        if not kids:
+            continue
+        if depth >= limit:
+            raise UnparseableBodyError(f"body is nested deeper than {limit} levels")
+        stack.extend((kid, depth + 1) for kid in kids)
 
 
 def _tag(element: Element) -> str:

@@ -4,7 +4,6 @@ reason out). Every comparison of a secret is constant-time."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -29,9 +28,18 @@ def _header(headers: Mapping[str, str], name: str | None) -> str:
     return ""
 
 
+def _raw(text: str) -> bytes:
+    """Header text back to its bytes. aiohttp decodes header bytes as UTF-8 with
+    surrogateescape, so any byte can arrive; a plain ``encode()`` would raise."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 def _equal(a: str | bytes, b: str | bytes) -> bool:
-    left = a.encode() if isinstance(a, str) else a
-    right = b.encode() if isinstance(b, str) else b
+    left = _raw(a) if isinstance(a, str) else a
+    right = _raw(b) if isinstance(b, str) else b
     return hmac.compare_digest(left, right)
 
 
@@ -45,7 +53,7 @@ def verify_basic(rule: Verification, headers: Mapping[str, str]) -> None:
         raise VerificationError("missing basic credentials")
     try:
         username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, or non-ASCII text
         raise VerificationError("malformed basic credentials") from None
     ok_user = _equal(username, rule.username or "")
     ok_pass = _equal(password, rule.password or "")
@@ -57,9 +65,10 @@ def verify_hmac(rule: Verification, headers: Mapping[str, str], body: bytes) -> 
     presented = _header(headers, rule.header).strip()
     if not presented:
         raise VerificationError(f"missing {rule.header} header")
-    # Accept GitHub-style "sha256=<sig>" prefixes.
+    # Accept GitHub-style "sha256=<sig>" prefixes (a base64 signature has "="
+    # only as padding at its end, so it never looks like one).
     prefix, sep, rest = presented.partition("=")
-    if sep and prefix.lower() in ("sha1", "sha256") and rule.encoding == "hex":
+    if sep and prefix.lower() in ("sha1", "sha256"):
         presented = rest
     digest = _digest(rule.algorithm, (rule.secret or "").encode(), body)
     expected = digest.hex() if rule.encoding == "hex" else base64.b64encode(digest).decode()
@@ -116,9 +125,9 @@ def verify_standard_webhooks(
     _check_fresh(timestamp, now, rule.tolerance_seconds)
     try:
         key = base64.b64decode((rule.secret or "").removeprefix("whsec_"))
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or non-ASCII text
         raise VerificationError("listener secret is not valid base64") from None
-    signed = f"{msg_id}.{timestamp}.".encode() + body
+    signed = _raw(f"{msg_id}.{timestamp}.") + body
     expected = base64.b64encode(_digest("sha256", key, signed)).decode()
     if not any(
         version == "v1" and _equal(sig, expected)
