@@ -42,6 +42,13 @@ async def test_send_event_see_it_delivered_expand_and_redeliver(
     await console.sign_in(hash_path="#/send")
     publish = await has_route(http, api_server, "POST", "/api/v1/events")
     if publish:
+        # The API's refusal shows at the field it names.
+        await page.get_by_label("Event type").fill("not valid!")
+        await page.get_by_label("Entity ID").fill("42")
+        await page.get_by_role("button", name="Send event").click()
+        await expect(page.locator('[data-field="eventType"] .field-error')).to_contain_text(
+            "eventType may only contain"
+        )
         await page.get_by_label("Event type").fill(event_type)
         await page.get_by_label("Entity ID").fill("42")
         await page.get_by_label("Entity (JSON, optional)").fill(
@@ -115,14 +122,29 @@ async def test_ping_from_the_webhooks_list(
 
 
 async def test_overview_page(
-    console: ConsolePage, api_server: ApiServer, http: aiohttp.ClientSession
+    console: ConsolePage,
+    api: ApiClient,
+    api_server: ApiServer,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+    unique: str,
 ) -> None:
+    webhook = await api.create_webhook(name=f"stats {unique}", url=f"{receiver.url}/s-{unique}")
+    status, attempt = await api.call("POST", f"/api/v1/webhooks/{webhook['id']}/ping")
+    assert status == 200 and attempt["outcome"] == "success", attempt
     page = console.page
     await console.sign_in(hash_path="#/overview")
     await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     if await has_route(http, api_server, "GET", "/api/v1/stats"):
         await expect(page.get_by_role("group", name="Events/s")).to_be_visible()
-        await expect(page.get_by_role("region", name="Deliveries by outcome")).to_be_visible()
+        deliveries = page.get_by_role("group", name="Deliveries (5 min)")
+        # The ping's attempt is counted once the API has read it back (the page polls).
+        await expect(deliveries.locator(".value")).not_to_have_text("0")
+        await expect(deliveries.get_by_role("img")).to_be_visible()
+        await expect(page.get_by_role("region", name="Deliveries by outcome")).to_contain_text(
+            "success"
+        )
+        await expect(page.get_by_role("region", name="Consumer lag")).to_be_visible()
         await expect(page.get_by_text(re.compile("^Updated "))).to_be_visible()
     else:
         await expect(page.get_by_text("not available on this server")).to_be_visible()

@@ -7,10 +7,15 @@ import re
 from pathlib import Path
 
 import aiohttp
+from aiokafka import AIOKafkaProducer
 from playwright.async_api import expect
 
 from hookstream.console.app import Assets
-from hookstream.testing.api import VIEWER_TOKEN, ApiClient, ApiServer
+from hookstream.testing.api import VIEWER_TOKEN, ApiClient, ApiServer, live_webhook
+from hookstream.testing.eventually import eventually
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
+from tests.conftest import send_event
 from tests.e2e.conftest import ConsolePage
 
 
@@ -155,3 +160,60 @@ def test_asset_urls_change_with_any_file(tmp_path: Path) -> None:
     assert "index.html" not in first.files
     (tmp_path / "js" / "a.js").write_text("export const a = 2;")
     assert Assets.load(tmp_path).version != first.version
+
+
+async def test_edit_rotates_the_secret_and_keeps_basic_auth(
+    console: ConsolePage, api: ApiClient, unique: str
+) -> None:
+    webhook = await api.create_webhook(
+        name=f"rotate {unique}",
+        url="http://127.0.0.1:9/r",
+        secret="first-secret",
+        basicAuth={"username": "u", "password": "p"},
+    )
+    page = console.page
+    await console.sign_in(hash_path=f"#/webhooks/{webhook['id']}")
+    await expect(page.get_by_text("A secret is set.")).to_be_visible()
+    await expect(page.get_by_label("Username")).to_have_value("u")
+    await page.get_by_label("Secret", exact=True).fill("second-secret")
+    await page.get_by_label("Name", exact=True).fill(f"rotated {unique}")
+    await page.get_by_role("button", name="Save webhook").click()
+    await expect(page.get_by_role("row").filter(has_text=f"rotated {unique}")).to_be_visible()
+    status, stored = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
+    assert status == 200
+    assert stored["hasSecret"] is True
+    assert stored["previousSecretExpiresAt"] is not None  # the old one signs for 24 h
+    assert stored["basicAuth"] == {"username": "u", "hasPassword": True}
+    await console.open(f"#/webhooks/{webhook['id']}")
+    await expect(page.get_by_text("the previous one signs until")).to_be_visible()
+
+
+async def test_a_410_disables_the_webhook_and_the_list_says_why(
+    console: ConsolePage,
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    path = f"/gone-{unique}"
+    receiver.scripts[path] = [(410, {})]
+    webhook = await live_webhook(
+        api, worker, name=f"gone {unique}", url=receiver.url + path, events=[f"g.{unique}"]
+    )
+    await send_event(
+        producer, {"eventId": f"e-{unique}", "eventType": f"g.{unique}", "entityId": "1"}
+    )
+    await receiver.wait_for(path)
+
+    async def disabled() -> bool:
+        _, body = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
+        return body["enabled"] is False
+
+    await eventually(disabled, timeout=30, message="the 410 never disabled the webhook")
+    page = console.page
+    await console.sign_in(hash_path="#/webhooks")
+    row = page.get_by_role("row").filter(has_text=f"gone {unique}")
+    await expect(row.get_by_text(re.compile("^disabled: .*410"))).to_be_visible()
+    await row.get_by_role("button", name=f"Enable gone {unique}").click()
+    await expect(row.get_by_text("enabled", exact=True)).to_be_visible()

@@ -162,7 +162,11 @@ export async function render(root, ctx) {
     onclick: () => select_(i),
   }));
   async function select_(i) {
-    tabButtons.forEach((b, j) => { b.setAttribute('aria-selected', String(i === j)); panels[j].hidden = i !== j; });
+    tabButtons.forEach((b, j) => {
+      b.setAttribute('aria-selected', String(i === j));
+      b.tabIndex = i === j ? 0 : -1;
+      panels[j].hidden = i !== j;
+    });
     if (!loaded.has(i)) {
       loaded.add(i);
       try { await tabs[i][1](panels[i], id, ctx); } catch (err) {
@@ -170,12 +174,19 @@ export async function render(root, ctx) {
       }
     }
   }
+  const tablist = h('div', { role: 'tablist', 'aria-label': 'Deliveries' }, tabButtons);
+  tablist.addEventListener('keydown', (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    const next = (tabButtons.indexOf(document.activeElement) + step + tabs.length) % tabs.length;
+    tabButtons[next].focus();
+    select_(next);
+  });
   append(root, [
     h('div', { class: 'page-head' },
       h('h1', { text: `View events: ${webhook.name}` }),
       h('a', { class: 'button', href: '#/webhooks', text: 'Back to webhooks' })),
     h('p', { class: 'muted' }, h('code', { text: `${webhook.method} ${webhook.url}` }), webhook.enabled ? '' : ` — disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}`),
-    h('div', { role: 'tablist', 'aria-label': 'Deliveries' }, tabButtons),
-    panels]);
+    tablist, panels]);
   await select_(0);
 }

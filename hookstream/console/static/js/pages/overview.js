@@ -6,24 +6,15 @@ import { h, append, ago, table } from '../dom.js';
 import { bar, tile } from '../charts.js';
 
 const REFRESH_MS = 3000;
+const LAG_ROWS = 8;
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const fmt = (v, digits = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString(undefined, { maximumFractionDigits: digits }) : '—');
 const percent = (r) => (typeof r === 'number' ? `${(r * 100).toFixed(1)} %` : '—');
 
-// Total of a lag report, however nested: a number, [{lag}], {topic: n} or {topic: {partition: n}}.
-function total(value) {
-  if (typeof value === 'number') return value;
-  if (Array.isArray(value)) return value.reduce((a, r) => a + total(r?.lag ?? r), 0);
-  if (value && typeof value === 'object') return Object.values(value).reduce((a, v) => a + total(v), 0);
-  return 0;
-}
-
-function lagRows(lag) {
-  if (Array.isArray(lag)) return lag.map((r) => ({ topic: r.topic, partition: r.partition, lag: num(r.lag) }));
-  if (lag && typeof lag === 'object') return Object.entries(lag).map(([topic, v]) => ({ topic, lag: total(v) }));
-  return [];
-}
+// consumerLag: {approximate, note, groups: [{group, topic, lag}], error?}
+const lagGroups = (lag) => (Array.isArray(lag?.groups) ? lag.groups : []);
+const lagTotal = (lag) => lagGroups(lag).reduce((a, g) => a + num(g.lag), 0);
 
 const outcomesOf = (deliveries) => Object.entries(deliveries || {}).filter(([k]) => k !== 'total');
 const failuresOf = (deliveries) => num(deliveries?.total) - num(deliveries?.success);
@@ -45,9 +36,9 @@ export async function render(root, ctx) {
     const w60 = stats?.windows?.['60m'] || {};
     const series = stats?.series || [];
     const perMinute = (pick) => series.map(pick);
-    const lag = stats?.lag ?? stats?.consumerLag;
-    const lagTotal = lag === undefined ? undefined : total(lag);
-    if (lagTotal !== undefined) { lagHistory.push(lagTotal); if (lagHistory.length > 60) lagHistory.shift(); }
+    const lag = stats?.consumerLag;
+    const behind = lag && !lag.error ? lagTotal(lag) : undefined;
+    if (behind !== undefined) { lagHistory.push(behind); if (lagHistory.length > 60) lagHistory.shift(); }
 
     const tiles = h('div', { class: 'tiles' },
       tile('Events/s', fmt(num(w5.eventsIn) / 300, 2), `${fmt(w5.eventsIn)} events in 5 min, ${fmt(w60.eventsIn)} in 60 min`, perMinute((m) => num(m.eventsIn))),
@@ -55,7 +46,7 @@ export async function render(root, ctx) {
       tile('Failed attempts (5 min)', fmt(failuresOf(w5.deliveries)), `${fmt(failuresOf(w60.deliveries))} in 60 min`, perMinute((m) => failuresOf(m.deliveries))),
       tile('Retries (5 min)', fmt(w5.retries), `${fmt(w60.retries)} in 60 min`, perMinute((m) => num(m.retries))),
       tile('Dead letters (5 min)', fmt(w5.deadLetters), `${fmt(w60.deadLetters)} in 60 min`, perMinute((m) => num(m.deadLetters))),
-      tile('Consumer lag', lagTotal === undefined ? '—' : fmt(lagTotal), lagTotal === undefined ? 'not reported by this server' : 'messages behind, all topics', lagHistory));
+      tile('Consumer lag', behind === undefined ? '—' : fmt(behind), behind === undefined ? (lag?.error || 'not reported') : `messages behind, all topics${lag.approximate ? ' (approximate)' : ''}`, lagHistory));
 
     const outcomes = outcomesOf(w5.deliveries);
     const max = Math.max(1, ...outcomes.map(([, v]) => num(v)));
@@ -78,13 +69,16 @@ export async function render(root, ctx) {
         ['Status', (w) => h('span', { class: `badge ${w.enabled === false ? 'off' : 'ok'}`, text: w.enabled === false ? 'disabled' : 'enabled' })],
       ], failing, { empty: 'No webhook failed in the last hour.' }));
 
-    const lagCard = lag === undefined ? null : h('section', { class: 'card', 'aria-label': 'Consumer lag' },
+    const lagCard = lag ? h('section', { class: 'card', 'aria-label': 'Consumer lag' },
       h('h2', { text: 'Consumer lag' }),
+      lag.error ? h('p', { class: 'notice error', text: lag.error }) : null,
       table([
-        ['Topic', (r) => h('code', { text: r.topic || '' })],
-        ['Partition', (r) => (r.partition === undefined ? 'all' : String(r.partition))],
-        ['Lag', (r) => fmt(r.lag)],
-      ], lagRows(lag), { empty: 'No lag.' }));
+        ['Group', (g) => h('code', { text: g.group || '' })],
+        ['Topic', (g) => h('code', { text: g.topic || '' })],
+        ['Lag', (g) => fmt(num(g.lag))],
+      ], [...lagGroups(lag)].sort((a, b) => num(b.lag) - num(a.lag)).slice(0, LAG_ROWS), { empty: 'Nothing behind.' }),
+      lagGroups(lag).length > LAG_ROWS ? h('p', { class: 'hint', text: `The ${LAG_ROWS} topics furthest behind of ${lagGroups(lag).length}.` }) : null,
+      lag.note ? h('p', { class: 'hint', text: lag.note }) : null) : null;
     live.replaceChildren(tiles, h('div', { class: 'two' }, byOutcome, failingCard), lagCard || '');
     updated.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s · charts: per minute, last 60 minutes`;
   }

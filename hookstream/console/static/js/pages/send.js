@@ -48,7 +48,10 @@ export async function render(root, ctx) {
       notice(status, `Published event ${ack.eventId} to ${ack.topic} (partition ${ack.partition}, offset ${ack.offset}).`, 'ok');
       result.replaceChildren(h('pre', { 'aria-label': 'Publish result', text: JSON.stringify(ack, null, 2) }));
     } catch (err) {
-      showErrors(form, err, status);
+      // A single event's 422 names the field at the start of its message.
+      const named = /^(eventType|entityId|eventId|entity|topic)\b/.exec(err.message || '');
+      const details = err.details || (named ? [{ field: named[1], message: err.message }] : undefined);
+      showErrors(form, { details, message: err.message }, status);
     }
   });
   append(root, [form, result]);
