@@ -53,7 +53,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-PER_SCHEME = settings(FUZZ, max_examples=50)  # × 16 verification schemes
+PER_SCHEME = settings(FUZZ, max_examples=50)  # times 16 verification schemes
 FEW = settings(FUZZ, max_examples=25)
 
 # ---------------------------------------------------------------- strategies
