@@ -106,12 +106,7 @@ def _element(element: Element) -> Any:
         return text
     out: dict[str, Any] = {f"@{_local_name(k)}": v for k, v in element.attrib.items()}
     for child in children:
-        name, value = _tag(child), _element(child)
-        if name in out:
-            existing = out[name]
-            out[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
-        else:
-            out[name] = value
+        _add_repeatable(out, _tag(child), _element(child))
     if text:
         out["#text"] = text
     return out
@@ -124,9 +119,24 @@ def form_to_json(body: bytes) -> dict[str, Any]:
         raise UnparseableBodyError(f"body is not valid form encoding: {exc}") from None
     out: dict[str, Any] = {}
     for key, value in pairs:
-        if key in out:
-            existing = out[key]
-            out[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
-        else:
-            out[key] = value
+        _add_repeatable(out, key, value)
     return out
+
+
+def _add_repeatable(out: dict[str, Any], key: str, value: Any) -> None:
+    """A repeated form field or XML element becomes a list of its values.
+    Appends in place: rebuilding the list per repeat made a 1 MiB body of one
+    repeated field cost a minute of CPU (quadratic)."""
+    if key not in out:
+        out[key] = value
+        return
+    existing = out[key]
+    if isinstance(existing, _Repeated):
+        existing.append(value)
+    else:
+        out[key] = _Repeated((existing, value))
+
+
+class _Repeated(list[Any]):
+    """A list this parser made for repeats (a value that is itself a list,
+    e.g. from an earlier repeat, is never appended to by mistake)."""
