@@ -11,6 +11,7 @@ import orjson
 from jmespath.exceptions import JMESPathError
 from pydantic import Field, field_validator
 
+from schemas.stored import known_fields
 from schemas.webhooks import _Model
 
 _PATH = re.compile(r"^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$")
@@ -83,7 +84,7 @@ class Flow(FlowSpec):
 
     @classmethod
     def from_json(cls, raw: bytes) -> Flow:
-        return cls.model_validate(orjson.loads(raw))
+        return cls.model_validate(known_fields(cls, orjson.loads(raw)))
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")

@@ -10,6 +10,7 @@ import orjson
 from pydantic import Field, model_validator
 
 from schemas.sealing import Sealer
+from schemas.stored import known_fields
 from schemas.webhooks import _Model
 
 Provider = Literal["custom", "github", "stripe", "shopify", "slack", "standard-webhooks"]
@@ -112,7 +113,7 @@ class Listener(ListenerSpec):
     def from_json(cls, raw: bytes, box: Sealer) -> Listener:
         data = orjson.loads(raw)
         _transform(data, box.open)
-        return cls.model_validate(data)
+        return cls.model_validate(known_fields(cls, data))
 
     def public(self, public_url: str) -> dict[str, Any]:
         data = self.model_dump(by_alias=True, mode="json")

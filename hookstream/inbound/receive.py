@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from multidict import CIMultiDict
 
 from hookstream.errors import (
     BadRequestError,
@@ -84,6 +85,17 @@ class Ingress:
 INGRESS_KEY = web.AppKey("ingress", Ingress)
 
 
+def text_headers(request: web.Request) -> CIMultiDict[str]:
+    """The request's headers as valid UTF-8 text. aiohttp keeps header bytes
+    that are not UTF-8 as surrogate escapes, which orjson (rightly) refuses to
+    write and ``str.encode`` refuses to encode; such bytes become U+FFFD."""
+    return CIMultiDict((_text(k), _text(v)) for k, v in request.headers.items())
+
+
+def _text(raw: str) -> str:
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _redacted_headers(headers: Any, listener: Listener) -> dict[str, str]:
     return {
         str(k): v  # aiohttp's keys are istr, which orjson refuses
@@ -95,7 +107,8 @@ def _redacted_headers(headers: Any, listener: Listener) -> dict[str, str]:
 def new_log_entry(request: web.Request, listener: Listener) -> dict[str, Any]:
     """The ``hookstream.inbound-log`` record of a request (status filled in at
     the end). Never the path: a secret-URL token lives there."""
-    content_type = request.headers.get("Content-Type")
+    headers = text_headers(request)
+    content_type = headers.get("Content-Type")
     return {
         "requestId": "rq_" + secrets.token_hex(12),
         "listenerId": listener.id,
@@ -104,7 +117,7 @@ def new_log_entry(request: web.Request, listener: Listener) -> dict[str, Any]:
         "verified": None,
         "reason": None,
         "method": request.method,
-        "headers": logged_headers(request.headers, listener),
+        "headers": logged_headers(headers, listener),
         "body": "",
         "contentType": media_type(content_type) if content_type else None,
     }
@@ -162,7 +175,8 @@ async def _receive(
         raise NotFoundError(f"no enabled listener {listener.id}")
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise PayloadTooLargeError(f"body larger than {MAX_BODY} bytes")
-    content_type = request.headers.get("Content-Type")
+    headers = text_headers(request)
+    content_type = headers.get("Content-Type")
     refused = content_type_problem(content_type)  # 415 before reading anything
     if refused is not None:
         raise UnsupportedMediaTypeError(refused.reason or "unsupported content type")
@@ -174,7 +188,7 @@ async def _receive(
 
     result = examine(
         listener,
-        request.headers,
+        headers,
         body,
         content_type=content_type,
         url_token=request.match_info.get("token"),
@@ -190,7 +204,7 @@ async def _receive(
         raise _REFUSALS[result.status](result.reason or "refused")
     payload = result.payload
 
-    provider_id = provider_delivery_id(listener, request.headers, payload)
+    provider_id = provider_delivery_id(listener, headers, payload)
     seen_key = f"{listener.id}:{provider_id}" if provider_id else None
     if seen_key and (seen_key in ingress.seen or seen_key in ingress.pending):
         entry["reason"] = "duplicate: this provider delivery id was already accepted"
@@ -202,7 +216,7 @@ async def _receive(
     trigger = {
         "listenerId": listener.id,
         "receivedAt": utc_now_iso(),
-        "headers": _redacted_headers(request.headers, listener),
+        "headers": _redacted_headers(headers, listener),
         "contentType": media_type(content_type),
         "payload": payload,
         "deliveryId": delivery_id,
