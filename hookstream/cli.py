@@ -26,7 +26,9 @@ def _worker(settings: Settings) -> None:
     from hookstream.worker import create_worker_app  # noqa: PLC0415
 
     app, _ = create_worker_app(settings, Metrics())
-    worker = faust.Worker(app, loglevel="info", redirect_stdouts=False)
+    worker = faust.Worker(
+        app, loglevel="info", redirect_stdouts=False, logging_config=logs.logging_config()
+    )
     worker.execute_from_commandline()
 
 

@@ -1,15 +1,34 @@
-"""Structured (key=value) logging for every process."""
+"""One structured (key=value) log format for every process, faust's and
+aiokafka's own records included."""
 
 from __future__ import annotations
 
-import logging
-import sys
+import logging.config
+from typing import Any
+
+FORMAT = "ts=%(asctime)s level=%(levelname)s pid=%(process)d logger=%(name)s %(message)s"
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` document; the worker hands it to faust
+    (``faust.Worker(logging_config=...)``), which would otherwise install its
+    own ``[time] [pid] [LEVEL]`` format."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"keyvalue": {"format": FORMAT}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "keyvalue",
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        # aiokafka logs every reconnect and rebalance step at INFO.
+        "loggers": {"aiokafka": {"level": "WARNING"}},
+    }
 
 
 def configure(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.config.dictConfig(logging_config(level))
