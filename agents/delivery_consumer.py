@@ -5,29 +5,34 @@ lane runs a few requests at once with per-entity order; when a lane's backlog
 is full only that partition is paused. A hanging endpoint therefore fills its
 own lanes and nobody else's. Offsets are committed per partition up to the
 first unfinished record, so a crash re-sends (same delivery id) rather than
-loses. Subclasses say what to subscribe to and may hold records back until
-they are due (retry tiers).
+loses. Subclasses say which partitions to consume and may hold records back
+until they are due (retry tiers). Supervision (restart with backoff, the
+restarts metric, readiness) comes from :class:`streams.service.SupervisedLoop`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import AttemptResult
+from hookstream.invalid_records import invalid_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
 from streams.kafka import stop_quietly
 from streams.lanes import PartitionLane
+from streams.poison import fetch_isolating
+from streams.service import SupervisedLoop, no_restart_hook
 from streams.table import CompactedTable
+from streams.topics import INVALID_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +41,29 @@ BACKLOG_HIGH = 200
 BACKLOG_LOW = 50
 COMMIT_EVERY = 1.0
 REVOKE_GRACE = 3.0
+POLL_MS = 100
 
 FailureHandler = Callable[[Webhook, Delivery, AttemptResult], Awaitable[None]]
 
 
-class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
+class DeliveryConsumer(SupervisedLoop):
     name = "deliveries"
 
     def __init__(
         self,
         *,
         consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
         concurrency: int,
         table: CompactedTable[Webhook],
         attempter: Attempter,
         metrics: Metrics,
         on_failure: FailureHandler,
+        on_restart: Callable[[str], None] = no_restart_hook,
     ) -> None:
+        super().__init__(on_restart=on_restart)
         self._consumer = consumer
+        self._producer = producer
         self._table = table
         self._attempter = attempter
         self._metrics = metrics
@@ -63,37 +73,57 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._committed: dict[TopicPartition, int] = {}
         # Partitions paused until a time (epoch seconds) because their next record is not due.
         self._held_until: dict[TopicPartition, float] = {}
-        self._task: asyncio.Task[None] | None = None
+        # Fetching and (re)assigning never interleave.
+        self._lock = asyncio.Lock()
 
+    # -- what subclasses decide ---------------------------------------------
     def subscribe(self) -> None:
-        raise NotImplementedError
+        """Subscribe (group), or start with nothing assigned (manual: the
+        subclass assigns in :meth:`between_polls`). A manual consumer must be
+        assigned something, even nothing: aiokafka's ``getmany`` waits for an
+        assignment forever otherwise, holding the lock a release needs."""
+        self._consumer.assign([])
+
+    async def between_polls(self) -> None:
+        """Called after every fetch round, outside the lock."""
+
+    def lane_concurrency(self, tp: TopicPartition) -> int:
+        """Requests in flight at once on one partition."""
+        return self._concurrency
 
     def hold_until(self, record: Any) -> float:
         """Epoch seconds before which ``record`` must not be attempted (0: now)."""
         return 0.0
 
-    async def start(self) -> None:
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this consumer holds now."""
+        return set(self._consumer.assignment())
+
+    # -- lifecycle ----------------------------------------------------------
+    async def setup(self) -> None:
         self.subscribe()
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name=self.name)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._release(list(self._lanes))
+    async def teardown(self) -> None:
+        await self.release_all()
         await stop_quietly(self._consumer, self.name)
 
-    # -- rebalance listener -------------------------------------------------
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._release([tp for tp in revoked if tp in self._lanes])
+    async def recover(self) -> None:
+        """After a failed round: finish and commit what is done, then read
+        again from the commit point (what was in flight is sent again)."""
+        await self.release_all()
+        for tp in self._consumer.assignment():
+            committed = await self._consumer.committed(tp)
+            if committed is not None:
+                self._consumer.seek(tp, committed)
+        self._consumer.resume(*self._consumer.paused())
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        log.info("%s assigned %d partitions", self.name, len(assigned))
+    async def release_all(self) -> None:
+        async with self._lock:
+            await self._release(list(self._lanes))
 
     async def _release(self, partitions: list[TopicPartition]) -> None:
-        lanes = [self._lanes[tp] for tp in partitions]
+        lanes = [self._lanes[tp] for tp in partitions if tp in self._lanes]
         await asyncio.gather(*(lane.close(REVOKE_GRACE) for lane in lanes))
         await self._commit(partitions)
         for tp in partitions:
@@ -102,53 +132,46 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             self._held_until.pop(tp, None)
 
     # -- main loop ----------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._consume()
-            except Exception:
-                # Offsets of unfinished records stay uncommitted, so nothing is
-                # lost; log and go on rather than leave the worker half-dead.
-                log.exception("%s loop error; continuing", self.name)
-                await asyncio.sleep(1)
-
-    async def _consume(self) -> None:
+    async def run(self) -> None:
         last_commit = time.monotonic()
         while True:
-            batches = await self._consumer.getmany(timeout_ms=200)
-            now = time.time()
-            for tp, records in batches.items():
-                lane = self._lanes.get(tp)
-                if lane is None:
-                    lane = self._lanes[tp] = PartitionLane(
-                        f"{tp.topic}[{tp.partition}]", self._handle, self._concurrency
-                    )
-                for record in records:
-                    due = self.hold_until(record)
-                    if due > now:
-                        # Not due yet: stop this partition here and come back
-                        # for this very record when it is due.
-                        self._consumer.pause(tp)
-                        self._consumer.seek(tp, record.offset)
-                        self._held_until[tp] = due
-                        break
-                    lane.submit(record)
-                if lane.backlog >= BACKLOG_HIGH:
+            async with self._lock:
+                await self._consume_once()
+                if time.monotonic() - last_commit >= COMMIT_EVERY:
+                    await self._commit(list(self._lanes))
+                    last_commit = time.monotonic()
+            await self.between_polls()
+
+    async def _consume_once(self) -> None:
+        batches = await fetch_isolating(
+            self._consumer, timeout_ms=POLL_MS, max_records=None, on_unreadable=self._unreadable
+        )
+        now = time.time()
+        for tp, records in batches.items():
+            lane = self._lanes.get(tp)
+            if lane is None:
+                lane = self._lanes[tp] = PartitionLane(
+                    f"{tp.topic}[{tp.partition}]", self._handle, self.lane_concurrency(tp)
+                )
+            for record in records:
+                due = self.hold_until(record)
+                if due > now:
+                    # Not due yet: stop this partition here and come back
+                    # for this very record when it is due.
                     self._consumer.pause(tp)
-            for tp in self._consumer.paused():
-                if self._held_until.get(tp, 0.0) > now:
-                    continue
-                self._held_until.pop(tp, None)
-                lane = self._lanes.get(tp)
-                if lane is None or lane.backlog <= BACKLOG_LOW:
-                    self._consumer.resume(tp)
-            if time.monotonic() - last_commit >= COMMIT_EVERY:
-                await self._commit(list(self._lanes))
-                last_commit = time.monotonic()
+                    self._consumer.seek(tp, record.offset)
+                    self._held_until[tp] = due
+                    break
+                lane.submit(record)
+            if lane.backlog >= BACKLOG_HIGH:
+                self._consumer.pause(tp)
+        for tp in self._consumer.paused():
+            if self._held_until.get(tp, 0.0) > now:
+                continue
+            self._held_until.pop(tp, None)
+            lane = self._lanes.get(tp)
+            if lane is None or lane.backlog <= BACKLOG_LOW:
+                self._consumer.resume(tp)
 
     async def _commit(self, partitions: list[TopicPartition]) -> None:
         offsets: dict[TopicPartition, int] = {}
@@ -164,15 +187,27 @@ class DeliveryConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await self._consumer.commit(offsets)
         except Exception as exc:  # noqa: BLE001 - a failed commit only means re-sending later
-            log.warning("commit failed (will retry): %r", exc)
+            log.warning("agent=%s commit failed (will retry): %r", self.name, exc)
             return
         self._committed.update(offsets)
+
+    async def _unreadable(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
+        log.error("agent=%s unreadable record %s@%d skipped: %r", self.name, tp, offset, exc)
+        record = invalid_record(
+            reason=f"unreadable record: {exc!r}",
+            topic=tp.topic,
+            partition=tp.partition,
+            offset=offset,
+        )
+        await self._producer.send_and_wait(INVALID_EVENTS, value=record)
 
     def _parse(self, record: Any) -> Delivery | None:
         try:
             return Delivery.from_json(record.value)
-        except (ValueError, KeyError, TypeError):
-            log.exception("malformed delivery topic=%s offset=%s", record.topic, record.offset)
+        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+            log.error(  # noqa: TRY400 - the reason is the message; no traceback needed
+                "malformed delivery topic=%s offset=%s: %r", record.topic, record.offset, exc
+            )
             self._metrics.deliveries.labels(webhook="unknown", outcome="malformed").inc()
             return None
 

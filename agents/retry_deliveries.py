@@ -17,35 +17,31 @@ import logging
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from agents.delivery_consumer import DeliveryConsumer
-from streams.kafka import TopicAdmin
-from streams.topics import TopicSpec, delivery_topic
+from streams.topics import delivery_topic
 
 log = logging.getLogger(__name__)
 
 
-class RetryDeliveries(DeliveryConsumer):
+class RetryDeliveries(DeliveryConsumer, ConsumerRebalanceListener):  # type: ignore[misc]
+    """The tier topics are fixed, so this one is an ordinary consumer group."""
+
     name = "retry_deliveries"
 
-    def __init__(
-        self,
-        *,
-        topics: list[str],
-        producer: AIOKafkaProducer,
-        topic_admin: TopicAdmin,
-        delivery_partitions: int,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, topics: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._topics = topics
-        self._producer = producer
-        self._topic_admin = topic_admin
-        self._delivery_partitions = delivery_partitions
 
     def subscribe(self) -> None:
         self._consumer.subscribe(topics=self._topics, listener=self)
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._release([tp for tp in revoked if tp in self._lanes])
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("%s assigned %d partitions", self.name, len(assigned))
 
     def hold_until(self, record: Any) -> float:
         try:
@@ -57,9 +53,10 @@ class RetryDeliveries(DeliveryConsumer):
         delivery = self._parse(record)
         if delivery is None or self._table.get(delivery.webhook_id) is None:
             return  # malformed, or the webhook was deleted meanwhile
-        topic = delivery_topic(delivery.webhook_id)
-        await self._topic_admin.ensure([TopicSpec(topic, self._delivery_partitions)])
+        # The webhook's topic exists: the API created it before the webhook.
         await self._producer.send_and_wait(
-            topic, key=delivery.event.entity_id.encode(), value=delivery.to_json()
+            delivery_topic(delivery.webhook_id),
+            key=delivery.event.entity_id.encode(),
+            value=delivery.to_json(),
         )
         log.debug("retry due delivery=%s attempt=%d", delivery.delivery_id, delivery.attempt)

@@ -1,46 +1,56 @@
 """route_events: every ``events.*`` message → one delivery per matching webhook.
 
-A plain aiokafka consumer with a pattern subscription (faust's is
-unimplemented; see streams/broker_compat.py). Batches are routed with sends
-that are not awaited one by one; the batch's offsets are committed only after
-every send of the batch is acknowledged, so a crash replays the batch instead
-of losing it (at-least-once; delivery ids stay the same on replay).
+The consumer assigns itself the partitions it owns (streams/membership.py) of
+every topic matching ``HOOKSTREAM_EVENT_TOPICS``, looking for new topics every
+``HOOKSTREAM_TOPIC_REFRESH_SECONDS``: a new event topic is routed within
+seconds on any broker, and nobody pauses for it (no group rebalance).
+
+Each fetched batch is routed with sends that are not awaited one by one; while
+the broker acknowledges them the next batch is fetched and routed. A batch's
+offsets are committed, in order, once all of its sends are acknowledged. A
+send that fails is sent again by itself (same delivery id) until it is
+acknowledged, so a broker hiccup never replays a whole batch and a healthy
+system never delivers twice. Catalogue records (event types, entities) go
+through :class:`hookstream.catalogue.CatalogueWriter` and never hold routing up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
+from hookstream.catalogue import CatalogueWriter
 from hookstream.delivery.matching import matching_webhooks
+from hookstream.invalid_records import invalid_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
-from schemas.events import DomainEvent, InvalidEventError, parse_event
+from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, new_group_consumer, stop_quietly
+from streams.kafka import TopicAdmin, stop_quietly
+from streams.membership import SlotMembership
+from streams.owned import existing_partitions, reassign
+from streams.poison import fetch_isolating
+from streams.service import SupervisedLoop, no_restart_hook
 from streams.table import CompactedTable
-from streams.topics import (
-    ENTITIES,
-    EVENT_TYPES,
-    INVALID_EVENTS,
-    ROUTE_GROUP,
-    TopicSpec,
-    delivery_topic,
-    entity_key,
-)
+from streams.topics import INVALID_EVENTS, TopicSpec, delivery_topic
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
-MAX_INVALID_VALUE = 64 * 1024
 CONFIG_CATCH_UP = 2.0
+POLL_MS = 100
+# Batches routed but not yet acknowledged and committed.
+MAX_IN_FLIGHT = 4
+RESEND_AFTER = (0.1, 0.25, 0.5, 1.0)
+STOP_GRACE = 10.0
 
 
 class SubscriptionIndex:
@@ -61,155 +71,242 @@ class SubscriptionIndex:
         return found
 
 
-def invalid_event_record(record: Any, reason: str) -> bytes:
-    value = record.value or b""
-    return orjson.dumps(
-        {
-            "reason": reason,
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "key": record.key.decode("utf-8", "replace") if record.key else None,
-            "value": value[:MAX_INVALID_VALUE].decode("utf-8", "replace"),
-            "truncated": len(value) > MAX_INVALID_VALUE,
-            "timestamp": record.timestamp,
-        }
-    )
+@dataclass
+class Send:
+    """One record to write, kept until it is acknowledged."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    ack: asyncio.Future[Any] | None = None
 
 
-class RouteEvents:
+@dataclass
+class RoutedBatch:
+    sends: list[Send] = field(default_factory=list)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+class RouteEvents(SupervisedLoop):
+    name = "route_events"
+
     def __init__(
         self,
         *,
-        bootstrap: str,
+        consumer: AIOKafkaConsumer,
+        membership: SlotMembership,
         event_topics: str,
         refresh_seconds: float,
         delivery_partitions: int,
         table: CompactedTable[Webhook],
         producer: AIOKafkaProducer,
+        catalogue: CatalogueWriter,
         topics: TopicAdmin,
         metrics: Metrics,
+        on_restart: Callable[[str], None] = no_restart_hook,
     ) -> None:
-        self._pattern = event_topics
-        re.compile(event_topics)  # fail fast on a bad HOOKSTREAM_EVENT_TOPICS
-        self._consumer = new_group_consumer(
-            bootstrap,
-            ROUTE_GROUP,
-            metadata_max_age_ms=int(refresh_seconds * 1000),
-            max_poll_records=MAX_BATCH,
-        )
+        super().__init__(on_restart=on_restart)
+        self._pattern = re.compile(event_topics)  # fails fast on a bad HOOKSTREAM_EVENT_TOPICS
+        self._consumer = consumer
+        self._membership = membership
+        self._refresh_seconds = refresh_seconds
         self._index = SubscriptionIndex(table)
         self._producer = producer
+        self._catalogue = catalogue
         self._topics = topics
         self._delivery_partitions = delivery_partitions
         self._metrics = metrics
-        self._task: asyncio.Task[None] | None = None
-        self.started = False
-        self._seen_types: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._in_flight: list[asyncio.Task[None]] = []
+        self._last_refresh = 0.0
+        self._refresh_now = asyncio.Event()
+        self._counters: dict[str, Any] = {}
+        membership.on_change(release=self._on_release, assigned=self._on_assigned)
 
-    async def start(self) -> None:
-        self._consumer.subscribe(pattern=self._pattern)
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this consumer holds now."""
+        return set(self._consumer.assignment())
+
+    # -- lifecycle ----------------------------------------------------------
+    async def setup(self) -> None:
+        # Assigned nothing until the first refresh; unassigned, aiokafka's
+        # getmany would wait for an assignment forever, holding the lock.
+        self._consumer.assign([])
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name="route_events")
-        self.started = True
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await stop_quietly(self._consumer, "route_events")
+    async def teardown(self) -> None:
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                await self._finish_in_flight()
+        except TimeoutError:
+            # Not acknowledged in time: uncommitted, so routed again after a restart.
+            log.warning("stopping with unacknowledged routing batches; they will be replayed")
+        await stop_quietly(self._consumer, self.name)
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+    async def recover(self) -> None:
+        await self._finish_in_flight()
+        for tp in self._consumer.assignment():
+            committed = await self._consumer.committed(tp)
+            if committed is not None:
+                self._consumer.seek(tp, committed)
 
-    async def _run(self) -> None:
+    async def _on_release(self) -> None:
+        async with self._lock:
+            await self._finish_in_flight()
+            reassign(self._consumer, ())
+
+    async def _on_assigned(self) -> None:
+        self._refresh_now.set()
+
+    async def _finish_in_flight(self) -> None:
+        tasks, self._in_flight = self._in_flight, []
+        for task in tasks:
+            await task
+
+    # -- loop ---------------------------------------------------------------
+    async def run(self) -> None:
         while True:
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
-            if not batches:
-                continue
-            # A webhook created (acknowledged) before these events were consumed
-            # must see them: apply every configuration change up to now first.
-            if not await self._index.table.catch_up(timeout=CONFIG_CATCH_UP):
-                log.warning(
-                    "webhook table did not catch up in %.0fs; routing anyway", CONFIG_CATCH_UP
+            if self._refresh_now.is_set() or (
+                time.monotonic() - self._last_refresh >= self._refresh_seconds
+            ):
+                await self._refresh()
+            async with self._lock:
+                batches = await fetch_isolating(
+                    self._consumer,
+                    timeout_ms=POLL_MS,
+                    max_records=MAX_BATCH,
+                    on_unreadable=self._unreadable,
                 )
-            try:
-                await self._route_batch(batches)
-                committed = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                await self._consumer.commit(committed)
-                for tp, offset in committed.items():
-                    self._metrics.report_lag(self._consumer, tp, offset)
-            except Exception as exc:  # noqa: BLE001 - any failure: replay, never skip
-                # Not (all) acknowledged or not committed: read the batch again.
-                # Replayed deliveries keep their ids, so receivers dedupe them.
-                log.warning("routing batch failed, replaying it: %r", exc)
-                self._rewind(batches)
-                await asyncio.sleep(1)
+                if batches:
+                    await self._route_and_commit_later(batches)
 
-    def _rewind(self, batches: dict[TopicPartition, list[Any]]) -> None:
-        assigned = self._consumer.assignment()
-        for tp, records in batches.items():
-            if tp in assigned:  # a revoked partition resumes from its commit elsewhere
-                self._consumer.seek(tp, records[0].offset)
+    async def _refresh(self) -> None:
+        """Own exactly the owned partitions of every matching topic."""
+        self._refresh_now.clear()
+        self._last_refresh = time.monotonic()
+        try:
+            found = await existing_partitions(self._consumer, self._matches)
+        except KafkaError as exc:
+            log.warning("could not list event topics (will try again): %r", exc)
+            return
+        wanted = self._membership.owned(found)
+        async with self._lock:
+            if wanted != self._consumer.assignment():
+                await self._finish_in_flight()
+                reassign(self._consumer, wanted)
 
-    async def _route_batch(self, batches: dict[TopicPartition, list[Any]]) -> None:
-        acks: list[asyncio.Future[Any]] = []
+    def _matches(self, topic: str) -> bool:
+        return self._pattern.search(topic) is not None
+
+    async def _route_and_commit_later(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        # A webhook created (acknowledged) before these events were consumed
+        # must see them: apply every configuration change up to now first.
+        if not await self._index.table.catch_up(timeout=CONFIG_CATCH_UP):
+            log.warning("webhook table did not catch up in %.0fs; routing anyway", CONFIG_CATCH_UP)
+        routed = RoutedBatch()
         for tp, records in batches.items():
-            self._metrics.events_consumed.labels(topic=tp.topic).inc(len(records))
+            self._events_counter(tp.topic).inc(len(records))
             for record in records:
-                acks.extend(await self._route(record))
-        await asyncio.gather(*acks)
+                await self._route(record, routed)
+            routed.offsets[tp] = records[-1].offset + 1
+        previous = self._in_flight[-1] if self._in_flight else None
+        self._in_flight.append(
+            asyncio.create_task(self._acknowledge_and_commit(routed, previous), name="route-commit")
+        )
+        # Keep a few batches in flight; beyond that, wait for the oldest.
+        while len(self._in_flight) > MAX_IN_FLIGHT:
+            await self._in_flight.pop(0)
+        self._in_flight = [task for task in self._in_flight if not task.done()]
 
-    async def _catalogue(self, event: DomainEvent, topic: str) -> list[asyncio.Future[Any]]:
-        """Record a newly seen event type, and the entity behind the event, for
-        GET /event-types and GET /entities (the default Entity-URL target)."""
-        acks = []
-        if event.event_type not in self._seen_types:
-            self._seen_types.add(event.event_type)
-            seen = {"eventType": event.event_type, "topic": topic, "firstSeenAt": event.timestamp}
-            acks.append(
-                await self._producer.send(
-                    EVENT_TYPES, key=event.event_type.encode(), value=orjson.dumps(seen)
+    async def _acknowledge_and_commit(
+        self, routed: RoutedBatch, previous: asyncio.Task[None] | None
+    ) -> None:
+        await asyncio.gather(*(self._until_acknowledged(send) for send in routed.sends))
+        if previous is not None:
+            await previous  # commits stay in order
+        try:
+            await self._consumer.commit(routed.offsets)
+        except KafkaError as exc:
+            # Everything is acknowledged; a later commit covers these offsets.
+            log.warning("route commit failed (a later one covers it): %r", exc)
+            return
+        for tp, offset in routed.offsets.items():
+            self._metrics.report_lag(self._consumer, tp, offset)
+
+    async def _until_acknowledged(self, send: Send) -> None:
+        attempt = 0
+        while True:
+            try:
+                if send.ack is None:
+                    send.ack = await self._producer.send(send.topic, key=send.key, value=send.value)
+                await send.ack
+                return
+            except KafkaError as exc:
+                delay = RESEND_AFTER[min(attempt, len(RESEND_AFTER) - 1)]
+                log.warning(
+                    "send to %s failed (%r); sending it again in %.2fs", send.topic, exc, delay
                 )
-            )
-        if event.entity is not None:
-            key = entity_key(event.entity_type, event.entity_id)
-            latest = {
-                "entityType": event.entity_type,
-                "entityId": event.entity_id,
-                "entity": event.entity,
-                "eventId": event.event_id,
-                "updatedAt": event.timestamp,
-            }
-            acks.append(
-                await self._producer.send(ENTITIES, key=key.encode(), value=orjson.dumps(latest))
-            )
-        return acks
+                send.ack = None
+                attempt += 1
+                await asyncio.sleep(delay)
 
-    async def _route(self, record: Any) -> list[asyncio.Future[Any]]:
+    async def _send(self, routed: RoutedBatch, topic: str, key: bytes | None, value: bytes) -> None:
+        send = Send(topic, key, value)
+        try:
+            send.ack = await self._producer.send(topic, key=key, value=value)
+        except KafkaError as exc:
+            log.warning("send to %s not queued (%r); will retry", topic, exc)
+        routed.sends.append(send)
+
+    async def _route(self, record: Any, routed: RoutedBatch) -> None:
         try:
             event = parse_event(record.value, record.timestamp)
         except InvalidEventError as exc:
             self._metrics.invalid_events.labels(topic=record.topic).inc()
             log.info("invalid event topic=%s offset=%s reason=%s", record.topic, record.offset, exc)
-            ack = await self._producer.send(
-                INVALID_EVENTS, value=invalid_event_record(record, str(exc))
+            value = invalid_record(
+                reason=str(exc),
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                timestamp=record.timestamp,
             )
-            return [ack]
-        acks = await self._catalogue(event, record.topic)
+            await self._send(routed, INVALID_EVENTS, None, value)
+            return
+        self._catalogue.record(event, record.topic)
+        enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
+        key = event.entity_id.encode()
         for webhook in self._index.lookup(event.event_type):
             topic = delivery_topic(webhook.id)
             await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
-            delivery = Delivery.for_event(webhook.id, event)
-            acks.append(
-                await self._producer.send(
-                    topic,
-                    key=event.entity_id.encode(),
-                    value=delivery.to_json(),
-                    timestamp_ms=int(time.time() * 1000),
-                )
+            delivery = Delivery.for_event(webhook.id, event, enqueued_at=enqueued_at)
+            await self._send(routed, topic, key, delivery.to_json())
+            self._routed_counter(webhook.id).inc()
+
+    async def _unreadable(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
+        self._metrics.invalid_events.labels(topic=tp.topic).inc()
+        log.error("unreadable record %s@%d skipped: %r", tp, offset, exc)
+        value = invalid_record(
+            reason=f"unreadable record: {exc!r}",
+            topic=tp.topic,
+            partition=tp.partition,
+            offset=offset,
+        )
+        await self._until_acknowledged(Send(INVALID_EVENTS, None, value))
+
+    def _events_counter(self, topic: str) -> Any:
+        counter = self._counters.get(topic)
+        if counter is None:
+            counter = self._counters[topic] = self._metrics.events_consumed.labels(topic=topic)
+        return counter
+
+    def _routed_counter(self, webhook_id: str) -> Any:
+        key = "wh:" + webhook_id
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self._metrics.deliveries_routed.labels(
+                webhook=webhook_id
             )
-            self._metrics.deliveries_routed.labels(webhook=webhook.id).inc()
-        return acks
+        return counter

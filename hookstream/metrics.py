@@ -51,8 +51,25 @@ class Metrics:
         )
         self.delivery_end_to_end = Histogram(
             "hookstream_delivery_end_to_end_seconds",
-            "Event timestamp to successful delivery",
+            "Time on the events topic (Kafka record timestamp) to the 2xx, retries included",
             buckets=_E2E_BUCKETS,
+            registry=r,
+        )
+        self.event_age = Histogram(
+            "hookstream_event_age_seconds",
+            "The event's own business timestamp to the 2xx (producer clocks included)",
+            buckets=_E2E_BUCKETS,
+            registry=r,
+        )
+        self.agent_restarts = Counter(
+            "hookstream_agent_restarts",
+            "Long-running loops that failed and were restarted",
+            ["agent"],
+            registry=r,
+        )
+        self.delivery_log_dropped = Counter(
+            "hookstream_delivery_log_dropped",
+            "Delivery-log records dropped because the log writer fell behind",
             registry=r,
         )
         self.retries_scheduled = Counter(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -21,7 +22,9 @@ from agents.deliver_webhooks import DeliverWebhooks
 from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
 from agents.run_flows import FlowRunner, define_run_flows
+from hookstream.catalogue import CatalogueWriter
 from hookstream.delivery.attempts import Attempter
+from hookstream.delivery.delivery_log import QueuedLogWriter
 from hookstream.delivery.failure_router import FailureRouter
 from hookstream.delivery.sender import Sender
 from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -35,13 +38,18 @@ from streams.kafka import (
     broker_reachable,
     broker_urls,
     new_group_consumer,
+    new_manual_consumer,
     new_producer,
 )
+from streams.membership import SlotMembership
+from streams.service import SupervisedLoop
 from streams.table import CompactedTable
 from streams.topics import (
     DELIVER_GROUP,
     FLOWS,
+    MEMBERSHIP_GROUP,
     RETRY_GROUP,
+    ROUTE_GROUP,
     WEBHOOKS,
     WORKER_APP_ID,
     core_topics,
@@ -58,34 +66,53 @@ class WorkerRuntime:
         self._built = False
         self.started = asyncio.Event()
 
+    def _count_restart(self, agent: str) -> None:
+        self.metrics.agent_restarts.labels(agent=agent).inc()
+
     def _build(self) -> None:
         """Create the clients; aiokafka requires a running event loop for this."""
         settings, metrics = self.settings, self.metrics
         box = box_from(settings.configured_secret_key, settings.data_dir)
         bootstrap = settings.bootstrap_servers
+        supervised: dict[str, Any] = {"on_restart": self._count_restart}
         self.topics = TopicAdmin(bootstrap, settings.replication_factor)
         self.producer = new_producer(bootstrap)
+        # Its own producer with big batches: log records never queue behind
+        # (or hold back) the deliveries and retries the main producer carries.
+        self.log_producer = new_producer(bootstrap, linger_ms=20, max_batch_size=1024 * 1024)
+        self.delivery_log = QueuedLogWriter(self.log_producer, metrics)
+        self.catalogue = CatalogueWriter(self.producer)
         self.webhooks: CompactedTable[Webhook] = CompactedTable(
-            bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box)
+            bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box), **supervised
         )
+        self.flows: CompactedTable[Flow] = CompactedTable(
+            bootstrap, FLOWS, Flow.from_json, **supervised
+        )
+        self.membership = SlotMembership(bootstrap, MEMBERSHIP_GROUP, **supervised)
         self.sender = Sender(
             timeout=settings.delivery_timeout,
             allow_private_targets=settings.allow_private_targets,
         )
         self.attempter = Attempter(
-            sender=self.sender, producer=self.producer, metrics=metrics, api_url=settings.api_url
+            sender=self.sender,
+            producer=self.producer,
+            metrics=metrics,
+            api_url=settings.api_url,
+            delivery_log=self.delivery_log,
         )
         self.route = RouteEvents(
-            bootstrap=bootstrap,
+            consumer=new_manual_consumer(bootstrap, ROUTE_GROUP, max_poll_records=2000),
+            membership=self.membership,
             event_topics=settings.event_topics,
             refresh_seconds=settings.topic_refresh_seconds,
             delivery_partitions=settings.delivery_partitions,
             table=self.webhooks,
             producer=self.producer,
+            catalogue=self.catalogue,
             topics=self.topics,
             metrics=metrics,
+            **supervised,
         )
-        self.flows: CompactedTable[Flow] = CompactedTable(bootstrap, FLOWS, Flow.from_json)
         self.flow_runner = FlowRunner(
             flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
         )
@@ -97,65 +124,74 @@ class WorkerRuntime:
             metrics=metrics,
         )
         shared: dict[str, Any] = {
+            "producer": self.producer,
             "concurrency": settings.delivery_concurrency,
             "table": self.webhooks,
             "attempter": self.attempter,
             "metrics": metrics,
             "on_failure": self.failures,
+            **supervised,
         }
         self.deliver = DeliverWebhooks(
-            consumer=new_group_consumer(
-                bootstrap,
-                DELIVER_GROUP,
-                metadata_max_age_ms=int(settings.topic_refresh_seconds * 1000),
-                max_poll_records=500,
-            ),
+            consumer=new_manual_consumer(bootstrap, DELIVER_GROUP, max_poll_records=500),
+            membership=self.membership,
             **shared,
         )
         self.retry = RetryDeliveries(
-            topics=[retry_topic(label) for label in self.retry_tiers],
-            producer=self.producer,
-            topic_admin=self.topics,
-            delivery_partitions=settings.delivery_partitions,
+            topics=[retry_topic(label) for label in settings.retry_tiers],
             consumer=new_group_consumer(bootstrap, RETRY_GROUP, max_poll_records=500),
             **shared,
         )
 
     @property
-    def retry_tiers(self) -> list[str]:
-        return self.settings.retry_tiers
+    def loops(self) -> list[SupervisedLoop]:
+        """Every supervised loop, in start order; all must run for /readyz."""
+        loops: list[SupervisedLoop] = [self.webhooks, self.flows, self.route, self.deliver]
+        if self.settings.retry_tiers:
+            loops.append(self.retry)
+        return [*loops, self.membership]
 
     async def start(self) -> None:
         self._build()
         self._built = True
         await self.topics.start()
-        await self.topics.ensure(core_topics(self.retry_tiers))
-        await self.producer.start()
-        await self.sender.start()
+        await self.topics.ensure(core_topics(self.settings.retry_tiers))
+        for client in (self.producer, self.log_producer, self.sender):
+            await client.start()
+        await self.delivery_log.start()
+        await self.catalogue.start()
         for view in (self.webhooks, self.flows):
             await view.start()
             await view.wait_ready()
         await self.route.start()
         await self.deliver.start()
-        if self.retry_tiers:
-            await self.retry.start()
+        # Both wait for a group join (about half the session timeout on Tansu):
+        # join the retry group and the membership group at the same time.
+        group_loops = [loop for loop in self.loops if loop in (self.retry, self.membership)]
+        await asyncio.gather(*(loop.start() for loop in group_loops))
         self.started.set()
         log.info("worker pipeline started webhooks=%d", len(self.webhooks))
 
     async def stop(self) -> None:
         if not self._built:
             return
-        # Consumers first (they drain and commit), then what they write with.
-        for close in (
+        # Membership first (its release drains and commits what this process
+        # owns), then the consumers, then what they write with.
+        steps: list[Callable[[], Awaitable[None]]] = [
+            self.membership.stop,
             self.route.stop,
             self.deliver.stop,
             self.retry.stop,
             self.webhooks.stop,
             self.flows.stop,
+            self.catalogue.stop,
+            self.delivery_log.stop,
             self.sender.close,
+            self.log_producer.stop,
             self.producer.stop,
             self.topics.close,
-        ):
+        ]
+        for close in steps:
             try:
                 await close()
             except Exception:
@@ -168,16 +204,10 @@ class WorkerRuntime:
 
     @property
     def ready(self) -> bool:
-        if not self._built:
+        """Tables loaded and every loop running (not down or backing off)."""
+        if not self._built or not self.started.is_set():
             return False
-        retry_ok = self.retry.running or not self.retry_tiers
-        return (
-            self.webhooks.ready
-            and self.flows.ready
-            and self.route.running
-            and self.deliver.running
-            and retry_ok
-        )
+        return self.webhooks.ready and self.flows.ready and all(loop.running for loop in self.loops)
 
     def status(self) -> dict[str, Any]:
         if not self._built:
@@ -185,6 +215,12 @@ class WorkerRuntime:
         return {
             "ready": self.ready,
             "webhooks": {wh.id: wh.updated_at for wh in self.webhooks.values()},
+            # What this process owns right now (scale-out and debugging).
+            "slots": sorted(self.membership.slots),
+            "partitions": {
+                loop.name: sorted(f"{tp.topic}[{tp.partition}]" for tp in loop.assignment())
+                for loop in (self.route, self.deliver, self.retry)
+            },
         }
 
 

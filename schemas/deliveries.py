@@ -30,10 +30,18 @@ class Delivery:
     history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     # Epoch seconds before which the next attempt must not start (retries).
     not_before: float = 0.0
+    # Epoch seconds at which the event's record reached its events.* topic (the
+    # Kafka record timestamp): the start of hookstream_delivery_end_to_end_seconds.
+    # 0 when unknown (deliveries queued by an older version, redeliveries).
+    enqueued_at: float = 0.0
 
     @classmethod
-    def for_event(cls, webhook_id: str, event: DomainEvent) -> Delivery:
-        return cls(delivery_id_for(webhook_id, event.event_id), webhook_id, event)
+    def for_event(
+        cls, webhook_id: str, event: DomainEvent, *, enqueued_at: float = 0.0
+    ) -> Delivery:
+        return cls(
+            delivery_id_for(webhook_id, event.event_id), webhook_id, event, enqueued_at=enqueued_at
+        )
 
     def next_attempt(self, outcome: dict[str, Any], not_before: float) -> Delivery:
         return replace(
@@ -52,6 +60,7 @@ class Delivery:
                 "attempt": self.attempt,
                 "history": list(self.history),
                 "notBefore": self.not_before,
+                "enqueuedAt": self.enqueued_at,
             }
         )
 
@@ -65,4 +74,5 @@ class Delivery:
             attempt=int(data.get("attempt", 1)),
             history=tuple(data.get("history", ())),
             not_before=float(data.get("notBefore", 0.0)),
+            enqueued_at=float(data.get("enqueuedAt", 0.0)),
         )

@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.sealing import Sealer
+from schemas.stored import known_fields
 from schemas.timestamps import iso_utc
 
 ALL_EVENTS = "*"
@@ -85,6 +86,9 @@ class WebhookSpec(_Model):
         default="etl", alias="signatureScheme"
     )
     description: str = Field(default="", max_length=2000)
+    # Most requests in flight to this endpoint at once (spread over its delivery
+    # topic's partitions); None: partitions x HOOKSTREAM_DELIVERY_CONCURRENCY.
+    concurrency: int | None = Field(default=None, ge=1, le=1000)
 
     @field_validator("method", mode="before")
     @classmethod
@@ -190,7 +194,7 @@ class Webhook(WebhookSpec):
         data = orjson.loads(raw)
         if box is not None:
             _transform_secrets(data, box.open)
-        return cls.model_validate(data)
+        return cls.model_validate(known_fields(cls, data))
 
     def public(self) -> dict[str, Any]:
         """The API view: secrets are write-only."""

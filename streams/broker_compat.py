@@ -21,6 +21,11 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   the metadata storm (a refresh per sender loop) and the replayed routing
   batch of issue 13. Every producer is a ``streams.kafka.TrackingProducer``,
   which registers a topic before its first send.
+* A fetch with no data waits ``fetch_max_wait_ms`` (aiokafka: 500 ms) on the
+  broker; Tansu answers only when it expires even if records arrive
+  meanwhile, which put up to half a second on every hop of the pipeline.
+  Consumers wait at most 20 ms (on Kafka, which answers as soon as data
+  arrives, this only makes idle consumers poll more often).
 * No idempotent producer or transactions on Tansu: producers use
   ``acks="all"`` without idempotence; delivery is at-least-once with stable
   delivery ids that receivers deduplicate on.
@@ -31,15 +36,22 @@ from __future__ import annotations
 from typing import Any
 
 SESSION_TIMEOUT_MS = 10_000
+FETCH_MAX_WAIT_MS = 20
 HEARTBEAT_INTERVAL_MS = 3_000
 
 
-def group_consumer_options() -> dict[str, Any]:
+def manual_consumer_options() -> dict[str, Any]:
     return {
-        "session_timeout_ms": SESSION_TIMEOUT_MS,
-        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
+    }
+
+
+def group_consumer_options() -> dict[str, Any]:
+    return manual_consumer_options() | {
+        "session_timeout_ms": SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
 
 

@@ -12,7 +12,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.broker_compat import group_consumer_options, producer_options
+from streams.broker_compat import (
+    group_consumer_options,
+    manual_consumer_options,
+    producer_options,
+)
 from streams.topics import TopicSpec, core_topics
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,14 @@ def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
 def new_group_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, **(group_consumer_options() | extra)
+    )
+
+
+def new_manual_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKafkaConsumer:
+    """A consumer that assigns its partitions itself (streams/membership.py)
+    and commits its offsets to ``group_id``; it never joins that group."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, **(manual_consumer_options() | extra)
     )
 
 

@@ -72,6 +72,17 @@ class PartitionLane:
     def backlog(self) -> int:
         return self.tracker.in_flight
 
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    @concurrency.setter
+    def concurrency(self, value: int) -> None:
+        """Raised or lowered while running: more workers start at once; when
+        lowered, workers beyond the new limit end after their current record."""
+        self._concurrency = max(1, value)
+        self._spawn_workers()
+
     def submit(self, record: Any) -> None:
         self.tracker.add(record.offset)
         queue = self._queues.get(record.key)
@@ -90,6 +101,11 @@ class PartitionLane:
 
     async def _work(self) -> None:
         while self._ready and not self._closing:
+            if len(self._workers) > self._concurrency:
+                # Concurrency was lowered: leave now (and say so at once, so
+                # exactly the surplus workers leave).
+                self._workers.discard(asyncio.current_task())
+                return
             key = self._ready.popleft()
             queue = self._queues[key]
             record = queue[0]

@@ -14,7 +14,6 @@ consumer group: every reader sees every partition.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -25,14 +24,24 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.kafka import stop_quietly
+from streams.service import SupervisedLoop, no_restart_hook
 
 log = logging.getLogger(__name__)
 
 V = TypeVar("V")
 
 
-class TopicView:
-    def __init__(self, bootstrap: str, topic: str, *, poll_ms: int = 100) -> None:
+class TopicView(SupervisedLoop):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        poll_ms: int = 100,
+        on_restart: Callable[[str], None] = no_restart_hook,
+    ) -> None:
+        super().__init__(on_restart=on_restart)
+        self.name = f"view:{topic}"
         self.topic = topic
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -44,11 +53,10 @@ class TopicView:
         self._progress = asyncio.Condition()
         # Per partition: every offset below this is applied (read-after-write).
         self._applied_through: dict[TopicPartition, int] = {}
-        self._task: asyncio.Task[None] | None = None
         self._partitions: list[TopicPartition] = []
         self.version = 0  # bumps on every change, so callers can cache derived views
 
-    async def start(self) -> None:
+    async def setup(self) -> None:
         await self._consumer.start()
         partitions = self._consumer.partitions_for_topic(self.topic)
         if not partitions:
@@ -59,13 +67,8 @@ class TopicView:
         self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         self._consumer.assign(self._partitions)
         await self._consumer.seek_to_beginning(*self._partitions)
-        self._task = asyncio.create_task(self._run(), name=f"view:{self.topic}")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def teardown(self) -> None:
         await stop_quietly(self._consumer, self.topic)
 
     @property
@@ -75,7 +78,7 @@ class TopicView:
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             try:
                 batches = await self._consumer.getmany(timeout_ms=500)
@@ -134,9 +137,15 @@ class TopicView:
 
 class CompactedTable(TopicView, Generic[V]):
     def __init__(
-        self, bootstrap: str, topic: str, decode: Callable[[bytes], V], *, poll_ms: int = 100
+        self,
+        bootstrap: str,
+        topic: str,
+        decode: Callable[[bytes], V],
+        *,
+        poll_ms: int = 100,
+        on_restart: Callable[[str], None] = no_restart_hook,
     ) -> None:
-        super().__init__(bootstrap, topic, poll_ms=poll_ms)
+        super().__init__(bootstrap, topic, poll_ms=poll_ms, on_restart=on_restart)
         self._decode = decode
         self._data: dict[str, V] = {}
 

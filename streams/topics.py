@@ -26,6 +26,14 @@ INBOUND_SEEN = "hookstream.inbound-seen"
 # One record per request to a known listener (key listener id): GET /listeners/{id}/requests.
 INBOUND_LOG = "hookstream.inbound-log"
 
+
+# Worker membership: the partitions of this fixed topic ("slots") are shared
+# among worker processes by one consumer group; every other partition a worker
+# consumes is owned through them (streams/membership.py). It never carries records.
+WORKER_SLOTS = "hookstream.worker-slots"
+SLOT_COUNT = 64
+MEMBERSHIP_GROUP = "hookstream-workers"
+
 DELIVERIES_PREFIX = "hookstream.deliveries."
 DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"
 RETRIES_PREFIX = "hookstream.retries."
@@ -84,4 +92,5 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(INBOUND_SEEN, 1, {"cleanup.policy": "compact,delete", "retention.ms": WEEK_MS}),
         # Read from the start by every API process: kept 7 days.
         TopicSpec(INBOUND_LOG, 4, {"retention.ms": WEEK_MS}),
+        TopicSpec(WORKER_SLOTS, SLOT_COUNT),
     ]

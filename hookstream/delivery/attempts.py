@@ -1,6 +1,6 @@
 """One delivery attempt end to end: build the request, send it, measure it,
-and record it on ``hookstream.delivery-log``. Shared by the delivery agent,
-the retry agent and the API's ping/redeliver."""
+and record it on ``hookstream.delivery-log``. Shared by the delivery agent
+and the API's ping."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from hookstream.delivery.delivery_log import DeliveryLog
 from hookstream.delivery.payloads import OutboundRequest, build_request, redact_headers
 from hookstream.delivery.sender import MAX_LOGGED_BODY, AttemptResult, Sender
 from hookstream.metrics import Metrics
@@ -54,53 +55,86 @@ def log_record(
     }
 
 
-def seconds_since(iso_timestamp: str) -> float | None:
+def seconds_since(iso_timestamp: str, now: float) -> float | None:
     try:
         moment = datetime.fromisoformat(iso_timestamp)
     except ValueError:
         return None
-    return time.time() - moment.timestamp()
+    return now - moment.timestamp()
 
 
 class Attempter:
+    """``delivery_log`` takes the delivery-log record without waiting (the worker's
+    QueuedLogWriter); without one, the record is sent on ``producer`` and its
+    acknowledgement awaited (the API's ping shows what it wrote)."""
+
     def __init__(
-        self, *, sender: Sender, producer: AIOKafkaProducer, metrics: Metrics, api_url: str
+        self,
+        *,
+        sender: Sender,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        api_url: str,
+        delivery_log: DeliveryLog | None = None,
     ) -> None:
         self._sender = sender
         self._producer = producer
         self._metrics = metrics
         self._api_url = api_url
+        self._log = delivery_log
+        # prometheus_client's labels() costs a lock and a dict build per call:
+        # keep each webhook's children.
+        self._outcome_counters: dict[tuple[str, str], Any] = {}
+
+    def _count(self, webhook_id: str, outcome: str) -> None:
+        counter = self._outcome_counters.get((webhook_id, outcome))
+        if counter is None:
+            counter = self._metrics.deliveries.labels(webhook=webhook_id, outcome=outcome)
+            self._outcome_counters[(webhook_id, outcome)] = counter
+        counter.inc()
 
     async def attempt(
         self, webhook: Webhook, delivery: Delivery
     ) -> tuple[AttemptResult, dict[str, Any]]:
         request = build_request(webhook, delivery, api_url=self._api_url, now=int(time.time()))
         result = await self._sender.send(request)
-        self._metrics.deliveries.labels(webhook=webhook.id, outcome=result.outcome).inc()
+        self._count(webhook.id, result.outcome)
         self._metrics.delivery_duration.observe(result.duration)
         if result.ok:
-            age = seconds_since(delivery.event.timestamp)
+            now = time.time()
+            if delivery.enqueued_at > 0:
+                self._metrics.delivery_end_to_end.observe(max(now - delivery.enqueued_at, 0.0))
+            age = seconds_since(delivery.event.timestamp, now)
             if age is not None and age >= 0:
-                self._metrics.delivery_end_to_end.observe(age)
+                self._metrics.event_age.observe(age)
         record = log_record(webhook, delivery, request, result)
-        # The ack is not awaited and a failure here never fails the attempt:
-        # the log is for people, and failing would re-send a delivered request.
+        if self._log is not None:
+            self._log.write(webhook.id, record)
+        else:
+            await self._write_log(webhook, delivery, record)
+        # Successes at DEBUG: thousands a second would drown the log, and the
+        # delivery log topic records every attempt anyway.
+        if not result.ok or log.isEnabledFor(logging.DEBUG):
+            log.log(
+                logging.DEBUG if result.ok else logging.INFO,
+                "delivery webhook=%s delivery=%s attempt=%d outcome=%s status=%s ms=%.1f",
+                webhook.id,
+                delivery.delivery_id,
+                delivery.attempt,
+                result.outcome,
+                result.status,
+                result.duration * 1000,
+            )
+        return result, record
+
+    async def _write_log(
+        self, webhook: Webhook, delivery: Delivery, record: dict[str, Any]
+    ) -> None:
+        # A failure here never fails the attempt: the log is for people, and
+        # failing would re-send a delivered request.
         try:
-            await self._producer.send(
+            await self._producer.send_and_wait(
                 DELIVERY_LOG, key=webhook.id.encode(), value=orjson.dumps(record)
             )
         except (KafkaError, TypeError, ValueError):
             log.exception("delivery-log write failed delivery=%s", delivery.delivery_id)
-        # Successes at DEBUG: thousands a second would drown the log, and the
-        # delivery log topic records every attempt anyway.
-        log.log(
-            logging.DEBUG if result.ok else logging.INFO,
-            "delivery webhook=%s delivery=%s attempt=%d outcome=%s status=%s ms=%.1f",
-            webhook.id,
-            delivery.delivery_id,
-            delivery.attempt,
-            result.outcome,
-            result.status,
-            result.duration * 1000,
-        )
-        return result, record

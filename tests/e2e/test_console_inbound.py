@@ -14,7 +14,7 @@ import orjson
 from playwright.async_api import Page, expect
 
 from hookstream.testing.api import ApiClient, ApiServer
-from tests.e2e.conftest import ConsolePage, has_route
+from tests.e2e.conftest import ConsolePage
 
 SECRET = "gh-console-secret"
 
@@ -68,8 +68,8 @@ async def test_listener_generate_url_copy_post_and_inbound_log(
     async with http.post(target, data=body, headers=bad) as response:
         assert response.status == 401
 
-    await check_inbound_log(page, api_server, http)
-    await check_sample_test(page, api_server, http, body, signature)
+    await check_inbound_log(page)
+    await check_sample_test(page, body, signature)
     await console.screenshot("listener")
 
     await console.open("#/listeners")
@@ -83,35 +83,27 @@ async def test_listener_generate_url_copy_post_and_inbound_log(
     assert await api.call("DELETE", f"/api/v1/listeners/{listener_id}") == (204, None)
 
 
-async def check_inbound_log(page: Page, api_server: ApiServer, http: aiohttp.ClientSession) -> None:
+async def check_inbound_log(page: Page) -> None:
     log = page.get_by_role("region", name="Inbound log")
-    if await has_route(http, api_server, "GET", "/api/v1/listeners/{id}/requests"):
-        accepted = log.locator('details[data-status="202"]')
-        await expect(accepted).to_have_count(1)  # the page refreshes the log itself
-        await expect(log.locator('details[data-status="401"]')).to_have_count(1)
-        await accepted.locator("summary").click()
-        await expect(accepted.get_by_label("Inbound body")).to_contain_text("<b>bold</b>")
-        await expect(log.locator("b")).to_have_count(0)
-        await expect(log).not_to_contain_text(SECRET)
-    else:
-        await expect(log.get_by_text("not available on this server")).to_be_visible()
+    accepted = log.locator('details[data-status="202"]')
+    await expect(accepted).to_have_count(1)  # the page refreshes the log itself
+    await expect(log.locator('details[data-status="401"]')).to_have_count(1)
+    await accepted.locator("summary").click()
+    await expect(accepted.get_by_label("Inbound body")).to_contain_text("<b>bold</b>")
+    await expect(log.locator("b")).to_have_count(0)
+    await expect(log).not_to_contain_text(SECRET)
 
 
-async def check_sample_test(
-    page: Page, api_server: ApiServer, http: aiohttp.ClientSession, body: bytes, signature: str
-) -> None:
+async def check_sample_test(page: Page, body: bytes, signature: str) -> None:
     sample = page.get_by_role("region", name="Test with sample data")
-    if await has_route(http, api_server, "POST", "/api/v1/listeners/{id}/test"):
-        await sample.get_by_label("Sample headers").fill(f"X-Hub-Signature-256: {signature}")
-        await sample.get_by_label("Sample body").fill(body.decode())
-        await sample.get_by_role("button", name="Run test").click()
-        await expect(sample.get_by_role("status")).to_contain_text("Verification: passed")
-        await expect(sample.get_by_label("Parsed JSON")).to_contain_text('"number": 7')
-        await sample.get_by_label("Sample headers").fill("X-Hub-Signature-256: sha256=00")
-        await sample.get_by_role("button", name="Run test").click()
-        await expect(sample.get_by_role("status")).to_contain_text("Verification: failed")
-    else:
-        await expect(sample.get_by_text("not available on this server")).to_be_visible()
+    await sample.get_by_label("Sample headers").fill(f"X-Hub-Signature-256: {signature}")
+    await sample.get_by_label("Sample body").fill(body.decode())
+    await sample.get_by_role("button", name="Run test").click()
+    await expect(sample.get_by_role("status")).to_contain_text("Verification: passed")
+    await expect(sample.get_by_label("Parsed JSON")).to_contain_text('"number": 7')
+    await sample.get_by_label("Sample headers").fill("X-Hub-Signature-256: sha256=00")
+    await sample.get_by_role("button", name="Run test").click()
+    await expect(sample.get_by_role("status")).to_contain_text("Verification: failed")
 
 
 async def test_flow_editor_tests_on_sample_and_saves(
@@ -141,7 +133,7 @@ async def test_flow_editor_tests_on_sample_and_saves(
     await page.get_by_role("group", name="Constants").get_by_label("To 1").fill("source")
     await page.get_by_label("Value (JSON or text) 1").fill("shop")
 
-    await check_flow_preview(console, api_server, http)
+    await check_flow_preview(console)
 
     # An invalid filter is refused at the field.
     await page.get_by_label("Filter (JMESPath)").fill("payload.[")
@@ -166,28 +158,23 @@ async def test_flow_editor_tests_on_sample_and_saves(
     await api.call("DELETE", f"/api/v1/listeners/{listener['id']}")
 
 
-async def check_flow_preview(
-    console: ConsolePage, api_server: ApiServer, http: aiohttp.ClientSession
-) -> None:
+async def check_flow_preview(console: ConsolePage) -> None:
     page = console.page
     preview = page.get_by_role("region", name="Test on sample")
-    if await has_route(http, api_server, "POST", "/api/v1/flows/test"):
-        await expect(preview.get_by_label("Sample trigger payload (JSON)")).to_have_value(
-            re.compile('"amount": 9.5')
-        )
-        await preview.get_by_role("button", name="Test on sample").click()
-        output = preview.get_by_label("Flow output")
-        await expect(output).to_contain_text('"id": 5')
-        await expect(output).to_contain_text('"source": "shop"')
-        await expect(preview.get_by_role("status")).to_contain_text("Result: executed")
-        await page.get_by_label("Filter (JMESPath)").fill("payload.data.amount > `100`")
-        await preview.get_by_role("button", name="Test on sample").click()
-        await expect(preview.get_by_role("status")).to_contain_text("Result: skipped")
-        await expect(output).to_contain_text("(none)")
-        await page.get_by_label("Filter (JMESPath)").fill("payload.[")
-        await preview.get_by_role("button", name="Test on sample").click()
-        filter_error = page.locator('[data-field="filter"] .field-error')
-        await expect(filter_error).to_contain_text("JMESPath")
-        await console.screenshot("flow-preview")
-    else:
-        await expect(preview.get_by_text("not available on this server")).to_be_visible()
+    await expect(preview.get_by_label("Sample trigger payload (JSON)")).to_have_value(
+        re.compile('"amount": 9.5')
+    )
+    await preview.get_by_role("button", name="Test on sample").click()
+    output = preview.get_by_label("Flow output")
+    await expect(output).to_contain_text('"id": 5')
+    await expect(output).to_contain_text('"source": "shop"')
+    await expect(preview.get_by_role("status")).to_contain_text("Result: executed")
+    await page.get_by_label("Filter (JMESPath)").fill("payload.data.amount > `100`")
+    await preview.get_by_role("button", name="Test on sample").click()
+    await expect(preview.get_by_role("status")).to_contain_text("Result: skipped")
+    await expect(output).to_contain_text("(none)")
+    await page.get_by_label("Filter (JMESPath)").fill("payload.[")
+    await preview.get_by_role("button", name="Test on sample").click()
+    filter_error = page.locator('[data-field="filter"] .field-error')
+    await expect(filter_error).to_contain_text("JMESPath")
+    await console.screenshot("flow-preview")

@@ -88,3 +88,37 @@ async def test_close_cancels_stuck_records_and_leaves_them_uncommitted() -> None
     await eventually(entered.is_set, timeout=5, interval=0.001)
     await lane.close(grace=0.01)
     assert lane.tracker.committable() == 5
+
+
+async def test_concurrency_can_be_raised_and_lowered_while_running() -> None:
+    running: set[int] = set()
+    most = 0
+    gates = {offset: asyncio.Event() for offset in range(12)}
+
+    async def handler(record: Record) -> None:
+        nonlocal most
+        running.add(record.offset)
+        most = max(most, len(running))
+        await gates[record.offset].wait()
+        running.discard(record.offset)
+
+    lane = PartitionLane("t[0]", handler, concurrency=2)
+    for offset in range(12):
+        lane.submit(Record(offset, str(offset).encode()))  # distinct keys: no ordering
+    await eventually(lambda: len(running) == 2)
+    lane.concurrency = 5
+    await eventually(lambda: len(running) == 5)
+    lane.concurrency = 1
+    for offset in sorted(running):
+        gates[offset].set()
+    # The surplus workers leave after their record; one goes on alone.
+    await eventually(lambda: len(running) == 1 and lane.backlog == 7)
+    for _ in range(7):
+        assert len(running) == 1
+        (offset,) = running
+        gates[offset].set()
+        await eventually(lambda offset=offset: offset not in running)
+        await eventually(lambda: len(running) == 1 or lane.backlog == 0)
+    assert lane.backlog == 0
+    assert most == 5
+    assert lane.tracker.committable() == 12

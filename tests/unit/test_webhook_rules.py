@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -8,7 +9,7 @@ from hookstream.delivery.matching import matching_webhooks
 from hookstream.delivery.retry_schedule import format_duration, parse_schedule
 from hookstream.delivery.targets import is_public_address, literal_ip
 from hookstream.tokens import parse_tokens
-from schemas.webhooks import WebhookSpec
+from schemas.webhooks import Webhook, WebhookSpec
 from tests.unit.factories import make_webhook
 
 
@@ -97,3 +98,27 @@ def test_retry_schedule_parsing() -> None:
     assert format_duration(7200) == "2h" and format_duration(0.5) == "500ms"
     with pytest.raises(ValueError, match="duration"):
         parse_schedule("5 parsecs")
+
+
+def test_a_stored_record_from_a_newer_version_is_still_read() -> None:
+    webhook = make_webhook(concurrency=64)
+    stored = orjson.loads(webhook.to_json())
+    stored["someFieldOfANewerVersion"] = {"x": 1}
+    read = Webhook.from_json(orjson.dumps(stored))
+    assert read == webhook
+    assert read.concurrency == 64
+
+
+def test_the_api_still_refuses_unknown_fields() -> None:
+    with pytest.raises(ValidationError):
+        WebhookSpec.model_validate(
+            {"name": "n", "url": "https://example.com/h", "someFieldOfANewerVersion": 1}
+        )
+
+
+@pytest.mark.parametrize("concurrency", [0, 1001, "many"])
+def test_concurrency_is_bounded(concurrency: object) -> None:
+    with pytest.raises(ValidationError):
+        WebhookSpec.model_validate(
+            {"name": "n", "url": "https://example.com/h", "concurrency": concurrency}
+        )

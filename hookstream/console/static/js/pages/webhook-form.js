@@ -56,6 +56,7 @@ export async function render(root, ctx) {
   const headers = rows('Custom headers', 'headers', [['Header name', 'name'], ['Header value', 'value']],
     Object.entries(current?.headers || {}).map(([n, v]) => ({ name: n, value: v })));
   const description = h('textarea', { name: 'description', rows: 3, value: current?.description || '' });
+  const concurrency = h('input', { name: 'concurrency', type: 'number', min: 1, max: 1000, value: current?.concurrency ?? '', placeholder: 'server default' });
 
   const form = h('form', { class: 'card', 'aria-label': current ? 'Edit webhook' : 'New webhook' },
     field('Name', name, { name: 'name' }),
@@ -74,6 +75,7 @@ export async function render(root, ctx) {
       removeAuth),
     headers.element,
     field('Description', description, { name: 'description' }),
+    field('Concurrency', concurrency, { name: 'concurrency', hint: 'Most requests in flight to this endpoint at once. Empty: the server default.' }),
     status,
     h('div', { class: 'actions' },
       readOnly ? null : h('button', { type: 'submit', class: 'primary', text: current ? 'Save webhook' : 'Create webhook' }),
@@ -89,6 +91,7 @@ export async function render(root, ctx) {
       signatureScheme: scheme.value, description: description.value,
       headers: Object.fromEntries(headers.values().filter((r) => r.name).map((r) => [r.name, r.value])),
     };
+    data.concurrency = concurrency.value === '' ? null : Number(concurrency.value);
     if (allRadio.checked) data.events = ['*'];
     else {
       const picked = typeBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.name.slice(6));
