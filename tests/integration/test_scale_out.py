@@ -58,7 +58,11 @@ async def test_two_workers_share_the_work_and_deliver_every_event(
         # of its partitions, with no rebalance.
         webhooks = [
             await live_webhook(
-                api, worker, name=f"scale {i}", url=f"{receiver.url}/{unique}/{i}", events=[event_type]
+                api,
+                worker,
+                name=f"scale {i}",
+                url=f"{receiver.url}/{unique}/{i}",
+                events=[event_type],
             )
             for i in range(WEBHOOKS)
         ]
@@ -77,7 +81,8 @@ async def test_two_workers_share_the_work_and_deliver_every_event(
 
         for n in range(EVENTS):
             await send_event(
-                producer, {"eventId": f"e-{unique}-{n}", "eventType": event_type, "entityId": str(n)}
+                producer,
+                {"eventId": f"e-{unique}-{n}", "eventType": event_type, "entityId": str(n)},
             )
         for i, webhook_id in enumerate(ids):
             received = await receiver.wait_for(f"/{unique}/{i}", count=EVENTS, timeout=120)
