@@ -18,8 +18,10 @@ import time
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from agents.delivery_consumer import DeliveryConsumer
+from schemas.webhooks import Webhook
 from streams.membership import SlotMembership
 from streams.owned import existing_partitions, reassign
 from streams.topics import DELIVERIES_PREFIX, delivery_topic
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 # Even without a table change, look again this often (topics created by hand,
 # a metadata hiccup at the last look).
 REFRESH_EVERY = 10.0
+# How often the configuration table is checked for changes (a version number).
+WATCH_EVERY = 0.05
+METADATA_TIMEOUT = 10.0
 
 
 class DeliverWebhooks(DeliveryConsumer):
@@ -50,10 +55,12 @@ class DeliverWebhooks(DeliveryConsumer):
     async def _on_assigned(self) -> None:
         self._refresh_now.set()
 
-    async def between_polls(self) -> None:
-        due = time.monotonic() - self._last_refresh >= REFRESH_EVERY
-        if self._table.version != self._seen_version or self._refresh_now.is_set() or due:
-            await self.refresh()
+    async def keep_assignment(self) -> None:
+        while True:
+            due = time.monotonic() - self._last_refresh >= REFRESH_EVERY
+            if self._table.version != self._seen_version or self._refresh_now.is_set() or due:
+                await self.refresh()
+            await asyncio.sleep(WATCH_EVERY)
 
     async def refresh(self) -> None:
         """Consume exactly the owned partitions of the webhooks' topics."""
@@ -61,21 +68,35 @@ class DeliverWebhooks(DeliveryConsumer):
         self._seen_version = self._table.version
         self._last_refresh = time.monotonic()
         topics = {delivery_topic(webhook.id) for webhook in self._table.values()}
-        wanted = self._membership.owned(
-            await existing_partitions(self._consumer, topics.__contains__)
-        )
+        try:
+            async with asyncio.timeout(METADATA_TIMEOUT):
+                found = await existing_partitions(self._consumer, topics.__contains__)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning("could not list delivery topics (will try again): %r", exc)
+            self._refresh_now.set()
+            await asyncio.sleep(1)
+            return
+        wanted = self._membership.owned(found)
         async with self._lock:
             gone = [tp for tp in self._lanes if tp not in wanted]
-            if gone:
-                await self._release(gone)
+            # A deleted webhook's deliveries have nobody left to finish for:
+            # cancel them at once instead of holding every other lane up.
+            deleted = [tp for tp in gone if self._webhook_of(tp) is None]
+            if deleted:
+                await self._release(deleted, grace=0)
+            if moved := [tp for tp in gone if tp not in deleted]:
+                await self._release(moved)
             reassign(self._consumer, wanted)
             for tp, lane in self._lanes.items():
                 lane.concurrency = self.lane_concurrency(tp)  # a webhook's may have changed
 
     def lane_concurrency(self, tp: TopicPartition) -> int:
         """A webhook's own ``concurrency`` is spread over its topic's partitions."""
-        webhook = self._table.get(tp.topic.removeprefix(DELIVERIES_PREFIX))
+        webhook = self._webhook_of(tp)
         if webhook is None or webhook.concurrency is None:
             return self._concurrency
         partitions = len(self._consumer.partitions_for_topic(tp.topic) or ()) or 1
         return -(-webhook.concurrency // partitions)  # ceiling
+
+    def _webhook_of(self, tp: TopicPartition) -> Webhook | None:
+        return self._table.get(tp.topic.removeprefix(DELIVERIES_PREFIX))

@@ -79,13 +79,15 @@ class DeliveryConsumer(SupervisedLoop):
     # -- what subclasses decide ---------------------------------------------
     def subscribe(self) -> None:
         """Subscribe (group), or start with nothing assigned (manual: the
-        subclass assigns in :meth:`between_polls`). A manual consumer must be
+        subclass assigns in :meth:`keep_assignment`). A manual consumer must be
         assigned something, even nothing: aiokafka's ``getmany`` waits for an
         assignment forever otherwise, holding the lock a release needs."""
         self._consumer.assign([])
 
-    async def between_polls(self) -> None:
-        """Called after every fetch round, outside the lock."""
+    async def keep_assignment(self) -> None:
+        """Runs beside the fetch loop for as long as it runs (manual
+        consumers: follow what this worker should own). Never in the fetch
+        loop itself: a slow metadata request must not stop deliveries."""
 
     def lane_concurrency(self, tp: TopicPartition) -> int:
         """Requests in flight at once on one partition."""
@@ -122,9 +124,9 @@ class DeliveryConsumer(SupervisedLoop):
         async with self._lock:
             await self._release(list(self._lanes))
 
-    async def _release(self, partitions: list[TopicPartition]) -> None:
+    async def _release(self, partitions: list[TopicPartition], grace: float = REVOKE_GRACE) -> None:
         lanes = [self._lanes[tp] for tp in partitions if tp in self._lanes]
-        await asyncio.gather(*(lane.close(REVOKE_GRACE) for lane in lanes))
+        await asyncio.gather(*(lane.close(grace) for lane in lanes))
         await self._commit(partitions)
         for tp in partitions:
             self._lanes.pop(tp, None)
@@ -133,6 +135,12 @@ class DeliveryConsumer(SupervisedLoop):
 
     # -- main loop ----------------------------------------------------------
     async def run(self) -> None:
+        # Either failing ends both, and the supervisor restarts them together.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.keep_assignment(), name=f"{self.name}:assignment")
+            await self._fetch_loop()
+
+    async def _fetch_loop(self) -> None:
         last_commit = time.monotonic()
         while True:
             async with self._lock:
@@ -140,7 +148,7 @@ class DeliveryConsumer(SupervisedLoop):
                 if time.monotonic() - last_commit >= COMMIT_EVERY:
                     await self._commit(list(self._lanes))
                     last_commit = time.monotonic()
-            await self.between_polls()
+            await asyncio.sleep(0)  # let a waiting reassignment take the lock
 
     async def _consume_once(self) -> None:
         batches = await fetch_isolating(

@@ -51,6 +51,7 @@ POLL_MS = 100
 MAX_IN_FLIGHT = 4
 RESEND_AFTER = (0.1, 0.25, 0.5, 1.0)
 STOP_GRACE = 10.0
+METADATA_TIMEOUT = 10.0
 
 
 class SubscriptionIndex:
@@ -118,7 +119,6 @@ class RouteEvents(SupervisedLoop):
         self._metrics = metrics
         self._lock = asyncio.Lock()
         self._in_flight: list[asyncio.Task[None]] = []
-        self._last_refresh = 0.0
         self._refresh_now = asyncio.Event()
         self._counters: dict[str, Any] = {}
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
@@ -165,11 +165,14 @@ class RouteEvents(SupervisedLoop):
 
     # -- loop ---------------------------------------------------------------
     async def run(self) -> None:
+        # Looking for topics runs beside fetching, never in its way (a slow
+        # metadata request must not stop routing); either failing ends both.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._keep_assignment(), name="route_events:assignment")
+            await self._fetch_loop()
+
+    async def _fetch_loop(self) -> None:
         while True:
-            if self._refresh_now.is_set() or (
-                time.monotonic() - self._last_refresh >= self._refresh_seconds
-            ):
-                await self._refresh()
             async with self._lock:
                 batches = await fetch_isolating(
                     self._consumer,
@@ -179,14 +182,24 @@ class RouteEvents(SupervisedLoop):
                 )
                 if batches:
                     await self._route_and_commit_later(batches)
+            await asyncio.sleep(0)  # let a waiting reassignment take the lock
+
+    async def _keep_assignment(self) -> None:
+        while True:
+            await self._refresh()
+            try:
+                async with asyncio.timeout(self._refresh_seconds):
+                    await self._refresh_now.wait()
+            except TimeoutError:
+                pass
 
     async def _refresh(self) -> None:
         """Own exactly the owned partitions of every matching topic."""
         self._refresh_now.clear()
-        self._last_refresh = time.monotonic()
         try:
-            found = await existing_partitions(self._consumer, self._matches)
-        except KafkaError as exc:
+            async with asyncio.timeout(METADATA_TIMEOUT):
+                found = await existing_partitions(self._consumer, self._matches)
+        except (TimeoutError, KafkaError) as exc:
             log.warning("could not list event topics (will try again): %r", exc)
             return
         wanted = self._membership.owned(found)

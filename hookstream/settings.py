@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # Port of the embedded broker (only when KAFKA_BOOTSTRAP_SERVERS is unset).
     embedded_port: int = 9092
     # How often consumers look for newly created topics (events.*, deliveries.*).
-    topic_refresh_seconds: float = 5.0
+    topic_refresh_seconds: float = 2.0
     # Partitions of each per-webhook delivery topic: deliveries to one webhook run
     # this many partitions wide (per-entity order is kept inside a partition).
     delivery_partitions: int = 4

@@ -4,6 +4,7 @@ fields as an object (repeated fields become lists)."""
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree.ElementTree import Element, ParseError
@@ -44,8 +45,36 @@ def body_kind(content_type: str | None) -> str:
     )
 
 
+def charset(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type, lower-cased, or None."""
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower() or None
+    return None
+
+
+def _as_utf8(body: bytes, declared: str | None) -> bytes:
+    """The body re-encoded as UTF-8 when the sender declared another charset
+    (JSON and form bodies; XML declares its encoding itself)."""
+    if declared is None or declared in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return body
+    try:
+        text_codec = codecs.lookup(declared)._is_text_encoding  # not rot13, base64, zlib…
+    except LookupError:
+        text_codec = False
+    if not text_codec:
+        raise UnparseableBodyError(f"charset {declared!r} is not known")
+    try:
+        return body.decode(declared).encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        raise UnparseableBodyError(f"body is not valid {declared}: {exc}") from None
+
+
 def parse_body(content_type: str | None, body: bytes) -> Any:
     kind = body_kind(content_type)
+    if kind != "xml":
+        body = _as_utf8(body, charset(content_type))
     if kind == "json":
         try:
             value = orjson.loads(body)
