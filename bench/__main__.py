@@ -1,85 +1,90 @@
-"""``make bench``: hookstream's throughput beside the raw limits of the same
-machine, measured in the same run (numbers from one run are comparable;
-numbers from different machines or runs are not).
+"""``make bench``: hookstream's figures beside the raw limits of the same
+machine, measured in the same run (figures from one run are comparable;
+figures from different machines or runs are not).
 
-Everything is local: embedded broker (memory), worker and ingress as their
-own processes, a receiver process, the load generator here.
+Everything is local (bench/harness.py): embedded broker (memory), worker and
+ingress as their own processes, the receiver in its own process, the load
+generator here. Every HTTP figure uses the same receiver and the same
+concurrency: the raw client runs CONCURRENCY requests at once, and one
+webhook's deliveries run CONCURRENCY at once (its topic's partitions times the
+per-partition concurrency the bench sets). Latency is event produced → 2xx
+seen by the receiver (same clock), from ``sentAt`` stamped into each event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-import aiohttp
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from hookstream.api.app import create_api_from_settings
-from hookstream.metrics import Metrics
-from hookstream.settings import Settings
-from hookstream.testing.api import TOKENS, ApiClient, ApiServer
-from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
-from streams.broker import EmbeddedBroker, free_port
-from streams.kafka import ensure_core_topics
+from bench.harness import EventProducer, Stack, rss_mib, stack
+from hookstream.testing.eventually import eventually
+from hookstream.testing.processes import WorkerProcess
+from streams.broker import free_port
 
-HTTP_REQUESTS = 4000
-HTTP_CONCURRENCY = 64
+PARTITIONS = 4
+PER_PARTITION = 16
+CONCURRENCY = PARTITIONS * PER_PARTITION
+HTTP_REQUESTS = 6000
 KAFKA_MESSAGES = 50_000
-DELIVERIES = 4000
-FANOUT_WEBHOOKS = 10
-FANOUT_EVENTS = 400
-INGRESS_REQUESTS = 2000
+DELIVERIES = 6000
+INGRESS_REQUESTS = 3000
+STEADY_SECONDS = 10
+MANY = (100, 1000)
+CHURN_WEBHOOKS = 20
+CHURN_EVERY = 2.0
+CHURN_RATE = 100
+
+Row = tuple[str, str, str, str, str]
+rows: list[Row] = []
 
 
-async def wait_http(session: aiohttp.ClientSession, url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            async with session.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
+def note(text: str) -> None:
+    print(f"bench: {text}", flush=True)
 
 
-async def received(session: aiohttp.ClientSession, receiver: str) -> int:
-    async with session.get(f"{receiver}/count") as response:
-        return int((await response.json())["count"])
+def add(name: str, value: float, unit: str, raw_name: str = "", raw: float | None = None) -> None:
+    figure = f"{value:,.0f} {unit}".strip()
+    share = f"{value / raw:.1%}" if raw else ""
+    rows.append((name, figure, raw_name, f"{raw:,.0f}" if raw else "", share))
 
 
-async def wait_count(
-    session: aiohttp.ClientSession, receiver: str, target: int, timeout: float = 300
-) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await received(session, receiver) >= target:
-            return time.monotonic()
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"receiver got {await received(session, receiver)} of {target}")
+def add_latency(name: str, stats: dict[str, Any]) -> None:
+    if stats["p99"] is None:
+        rows.append((name, "no samples", "", "", ""))
+        return
+    rows.append(
+        (
+            name,
+            f"{stats['p99'] * 1000:,.0f} ms (p50 {stats['p50'] * 1000:,.0f} ms, "
+            f"max {stats['max'] * 1000:,.0f} ms)",
+            "",
+            "",
+            "",
+        )
+    )
 
 
-async def raw_http(session: aiohttp.ClientSession, url: str, total: int) -> float:
-    """Requests/s of a plain aiohttp client to the receiver at the same concurrency."""
+async def raw_http(s: Stack, path: str, total: int) -> float:
+    """Requests/s of a plain aiohttp client to the receiver, CONCURRENCY at once."""
     queue = iter(range(total))
     body = orjson.dumps({"eventId": "x", "eventType": "bench", "entity": {"n": 1}})
 
-    async def worker() -> None:
+    async def client() -> None:
         for _ in queue:
-            async with session.post(
-                url, data=body, headers={"Content-Type": "application/json"}
+            async with s.session.post(
+                f"{s.receiver}{path}", data=body, headers={"Content-Type": "application/json"}
             ) as r:
                 await r.read()
 
     started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(HTTP_CONCURRENCY)))
+    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
     return total / (time.monotonic() - started)
 
 
@@ -98,214 +103,282 @@ async def raw_produce(bootstrap: str, total: int) -> float:
     return total / elapsed
 
 
-async def produce_events(bootstrap: str, event_type: str, total: int, prefix: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    acks = []
-    for i in range(total):
-        event = {
-            "eventId": f"{prefix}-{i}",
-            "eventType": event_type,
-            "entityId": str(i % 97),
-            "entity": {"n": i},
-        }
-        acks.append(
-            await producer.send("events.bench", key=str(i % 97).encode(), value=orjson.dumps(event))
-        )
-    await asyncio.gather(*acks)
-    await producer.stop()
-
-
-async def delivered_per_second(
-    session: aiohttp.ClientSession,
-    bootstrap: str,
-    receiver: str,
-    event_type: str,
-    events: int,
-    fanout: int,
-) -> float:
-    base = await received(session, receiver)
+async def delivered_per_second(s: Stack, event_type: str, events: int, fanout: int) -> float:
+    base = await s.received()
     started = time.monotonic()
-    await produce_events(bootstrap, event_type, events, event_type)
-    finished = await wait_count(session, receiver, base + events * fanout)
+    async with EventProducer(s.bootstrap) as producer:
+        await producer.send_and_wait(event_type, events, f"{event_type}-{started}")
+    finished = await s.wait_received(base + events * fanout, timeout=600)
     return events * fanout / (finished - started)
 
 
-async def routed_per_second(
-    bootstrap: str, worker: WorkerProcess, events: int, fanout: int
-) -> float:
+async def routed_per_second(s: Stack, event_type: str, events: int, fanout: int) -> float:
     """Deliveries written to delivery topics per second: the Kafka side of the
     pipeline (consume events, match, fan out, acknowledged produce)."""
-
-    def routed(metrics: str) -> float:
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in metrics.splitlines()
-            if line.startswith("hookstream_deliveries_routed_total{")
-        )
-
-    base = routed(await worker.metrics())
+    metric = "hookstream_deliveries_routed_total"
+    base = await s.worker.metric(metric)
     started = time.monotonic()
-    await produce_events(bootstrap, "bench.fan", events, "route")
-    while routed(await worker.metrics()) < base + events * fanout:
-        await asyncio.sleep(0.05)
+    async with EventProducer(s.bootstrap) as producer:
+        await producer.send_and_wait(event_type, events, f"route-{started}")
+
+    async def done() -> bool:
+        return await s.worker.metric(metric) >= base + events * fanout
+
+    await eventually(done, timeout=300, interval=0.02)
     return events * fanout / (time.monotonic() - started)
 
 
-async def ingress_accepted(session: aiohttp.ClientSession, url: str, total: int) -> float:
+async def ingress_accepted(s: Stack, url: str, total: int) -> float:
     queue = iter(range(total))
     body = orjson.dumps({"action": "opened", "number": 1})
 
-    async def worker() -> None:
+    async def client() -> None:
         for _ in queue:
-            async with session.post(
+            async with s.session.post(
                 url, data=body, headers={"Content-Type": "application/json"}
             ) as r:
                 assert r.status == 202, await r.text()
 
     started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(HTTP_CONCURRENCY)))
+    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
     return total / (time.monotonic() - started)
 
 
-def row(name: str, value: float, unit: str, raw_name: str, raw: float) -> str:
-    share = f"{value / raw:6.1%}" if raw else "   n/a"
-    return f"| {name:<38} | {value:>9,.0f} {unit:<5} | {raw_name:<34} | {raw:>9,.0f} | {share} |"
+async def steady(
+    s: Stack, event_type: str, rate: int, seconds: float, during: Callable[[], Any] | None = None
+) -> None:
+    """Produce ``rate`` events a second for ``seconds``, in 20 ms ticks;
+    ``during`` runs alongside (churn)."""
+    per_tick = max(1, rate // 50)  # 50 ticks a second
+    side = asyncio.create_task(during()) if during else None
+    async with EventProducer(s.bootstrap) as producer:
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < seconds:
+            await producer.send(event_type, per_tick, f"{event_type}-{started}-{sent}")
+            sent += per_tick
+            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+    if side is not None:
+        await side
 
 
-async def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="hookstream-bench-"))
-    broker = EmbeddedBroker("127.0.0.1", free_port(), log_file=workdir / "broker.log")
-    await broker.start()
-    await ensure_core_topics(broker.bootstrap)
-    receiver_port = free_port()
-    receiver = f"http://127.0.0.1:{receiver_port}"
-    receiver_proc = subprocess.Popen([sys.executable, "-m", "bench.receiver", str(receiver_port)])
-    env = base_env(broker.bootstrap, TOKENS)
-    worker = WorkerProcess(env, free_port(), workdir / "worker.log")
-    ingress_port = free_port()
-    ingress_proc = subprocess.Popen(
-        [sys.executable, "-m", "hookstream", "ingress"],
-        env=env | {"HOOKSTREAM_INGRESS_PORT": str(ingress_port)},
-        stdout=(workdir / "ingress.log").open("ab"),
-        stderr=subprocess.STDOUT,
+async def one_webhook_figures(s: Stack, http_rps: float) -> float:
+    await s.webhook(name="one", url=f"{s.receiver}/one", events=["bench.one"], includeEntity=True)
+    await delivered_per_second(s, "bench.one", 10, 1)  # warm up
+    note(f"{DELIVERIES} deliveries to one webhook …")
+    one = await delivered_per_second(s, "bench.one", DELIVERIES, 1)
+    add(
+        "deliveries/s, 1 webhook",
+        one,
+        "/s",
+        f"raw aiohttp client→server, {CONCURRENCY} at once",
+        http_rps,
     )
-    settings = Settings(
-        kafka_bootstrap_servers=broker.bootstrap,
-        api_tokens=TOKENS,
-        allow_private_targets=True,
-        secret_key=SECRET_KEY,
+    return one
+
+
+async def fanout_figures(s: Stack, http_rps: float, produce_rate: float) -> None:
+    for i in range(10):
+        await s.webhook(name=f"fan{i}", url=f"{s.receiver}/fan{i}", events=["bench.fan"])
+    await delivered_per_second(s, "bench.fan", 2, 10)
+    note(f"{DELIVERIES // 10} events x 10 webhooks …")
+    fan = await delivered_per_second(s, "bench.fan", DELIVERIES // 10, 10)
+    add("deliveries/s, 10-webhook fan-out", fan, "/s", "raw aiohttp client→server", http_rps)
+    note("routing 2000 events to 10 webhooks …")
+    before = await s.received()
+    routed = await routed_per_second(s, "bench.fan", 2000, 10)
+    add(
+        "deliveries routed/s, 10-way fan-out",
+        routed,
+        "/s",
+        "raw aiokafka produce msg/s",
+        produce_rate,
     )
-    api = ApiServer(create_api_from_settings(settings, Metrics()))
-    results: list[str] = []
-    try:
-        await worker.start()
-        await api.start()
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            await wait_http(session, f"{receiver}/count")
-            await wait_http(session, f"http://127.0.0.1:{ingress_port}/readyz")
-            client = ApiClient(api.url, session)
+    await s.wait_received(before + 20_000, timeout=600)  # drain before the next figure
 
-            print(f"bench: raw aiohttp {HTTP_REQUESTS} requests …", flush=True)
-            http_rps = await raw_http(session, f"{receiver}/raw", HTTP_REQUESTS)
-            print(f"bench: raw aiokafka produce {KAFKA_MESSAGES} messages …", flush=True)
-            produce_rate = await raw_produce(broker.bootstrap, KAFKA_MESSAGES)
 
-            single = await client.create_webhook(
-                name="bench", url=f"{receiver}/one", events=["bench.one"]
-            )
-            await worker.wait_knows(single)
-            fanout = [
-                await client.create_webhook(
-                    name=f"fan{i}", url=f"{receiver}/fan{i}", events=["bench.fan"]
+async def latency_figures(s: Stack) -> None:
+    for rate in (500, 1000):
+        path = f"/lat{rate}"
+        await s.webhook(
+            name=path, url=f"{s.receiver}{path}", events=[f"bench.lat{rate}"], includeEntity=True
+        )
+        note(f"steady {rate} events/s for {STEADY_SECONDS}s …")
+        await steady(s, f"bench.lat{rate}", rate, STEADY_SECONDS)
+        await eventually(
+            lambda path=path, rate=rate: _has(s, path, rate * STEADY_SECONDS), timeout=120
+        )
+        add_latency(f"p99 event→2xx at {rate} ev/s", await s.receiver_stats(path))
+
+
+async def _has(s: Stack, path: str, count: int) -> bool:
+    return bool((await s.receiver_stats(path))["unique"] >= count)
+
+
+async def churn_figures(s: Stack) -> None:
+    """One webhook at a steady CHURN_RATE while CHURN_WEBHOOKS others are
+    created, one every CHURN_EVERY s; each new one gets an event at once."""
+    await s.webhook(
+        name="steady", url=f"{s.receiver}/churn-steady", events=["bench.churn"], includeEntity=True
+    )
+    first_events: list[float] = []
+
+    async def create_others() -> None:
+        async with EventProducer(s.bootstrap) as producer:
+            for i in range(CHURN_WEBHOOKS):
+                await asyncio.sleep(CHURN_EVERY)
+                path = f"/churn-new{i}"
+                webhook = await s.api.create_webhook(
+                    name=path,
+                    url=f"{s.receiver}{path}",
+                    events=[f"bench.new{i}"],
+                    includeEntity=True,
                 )
-                for i in range(FANOUT_WEBHOOKS)
-            ]
-            for webhook in fanout:
-                await worker.wait_knows(webhook)
-            print("bench: warming up (delivery topics subscribed) …", flush=True)
-            await delivered_per_second(session, broker.bootstrap, receiver, "bench.one", 1, 1)
-            await delivered_per_second(
-                session, broker.bootstrap, receiver, "bench.fan", 1, FANOUT_WEBHOOKS
-            )
+                assert webhook["id"]
+                await producer.send_and_wait(f"bench.new{i}", 1, f"new{i}")
+        for i in range(CHURN_WEBHOOKS):
+            path = f"/churn-new{i}"
+            await eventually(lambda path=path: _has(s, path, 1), timeout=120)
+            first_events.append((await s.receiver_stats(path))["max"])
 
-            print(f"bench: {DELIVERIES} deliveries to one webhook …", flush=True)
-            one = await delivered_per_second(
-                session, broker.bootstrap, receiver, "bench.one", DELIVERIES, 1
-            )
-            print(f"bench: {FANOUT_EVENTS} events × {FANOUT_WEBHOOKS} webhooks …", flush=True)
-            fan = await delivered_per_second(
-                session, broker.bootstrap, receiver, "bench.fan", FANOUT_EVENTS, FANOUT_WEBHOOKS
-            )
+    seconds = CHURN_WEBHOOKS * CHURN_EVERY + 2
+    note(f"{CHURN_RATE} events/s to one webhook while {CHURN_WEBHOOKS} webhooks are created …")
+    await steady(s, "bench.churn", CHURN_RATE, seconds, during=create_others)
+    await eventually(
+        lambda: _has(s, "/churn-steady", int(CHURN_RATE * seconds * 0.95)), timeout=120
+    )
+    add_latency(
+        f"p99 of a webhook while {CHURN_WEBHOOKS} are created",
+        await s.receiver_stats("/churn-steady"),
+    )
+    first_events.sort()
+    rows.append(
+        (
+            "new webhook: created → first event 2xx",
+            f"{first_events[len(first_events) // 2] * 1000:,.0f} ms median, "
+            f"{first_events[-1] * 1000:,.0f} ms max",
+            "",
+            "",
+            "",
+        )
+    )
 
-            print(
-                f"bench: routing {FANOUT_EVENTS * 5} events to {FANOUT_WEBHOOKS} webhooks …",
-                flush=True,
-            )
-            before = await received(session, receiver)
-            routed = await routed_per_second(
-                broker.bootstrap, worker, FANOUT_EVENTS * 5, FANOUT_WEBHOOKS
-            )
-            # Let those deliveries drain so they do not compete with the next figure.
-            await wait_count(session, receiver, before + FANOUT_EVENTS * 5 * FANOUT_WEBHOOKS)
 
-            status, listener = await client.call(
-                "POST", "/api/v1/listeners", json={"name": "bench"}
-            )
-            assert status == 201, listener
-            hook = f"http://127.0.0.1:{ingress_port}/hooks/{listener['id']}"
-            print(f"bench: {INGRESS_REQUESTS} inbound webhooks …", flush=True)
-            inbound = await ingress_accepted(session, hook, INGRESS_REQUESTS)
+async def new_topic_figure(s: Stack) -> None:
+    topic = f"events.fresh{int(time.time())}"
+    await s.webhook(
+        name="fresh", url=f"{s.receiver}/fresh", events=["bench.fresh"], includeEntity=True
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=s.bootstrap, acks="all")
+    await producer.start()
+    event = {
+        "eventId": "fresh-1",
+        "eventType": "bench.fresh",
+        "entityId": "1",
+        "entity": {"sentAt": time.time()},
+    }
+    await producer.send_and_wait(topic, key=b"1", value=orjson.dumps(event))
+    await producer.stop()
+    await eventually(lambda: _has(s, "/fresh", 1), timeout=120)
+    stats = await s.receiver_stats("/fresh")
+    rows.append(
+        ("first event on a new events.* topic → 2xx", f"{stats['max'] * 1000:,.0f} ms", "", "", "")
+    )
 
-        results = [
-            row(
-                "deliveries/s, 1 webhook (event→2xx)",
-                one,
-                "/s",
-                "raw aiohttp client→server req/s",
-                http_rps,
-            ),
-            row(
-                f"deliveries/s, {FANOUT_WEBHOOKS}-webhook fan-out",
-                fan,
-                "/s",
-                "raw aiohttp client→server req/s",
-                http_rps,
-            ),
-            row(
-                "ingress 202s/s (acks=all)",
-                inbound,
-                "/s",
-                "raw aiohttp client→server req/s",
-                http_rps,
-            ),
-            row(
-                f"deliveries routed/s, {FANOUT_WEBHOOKS}-way fan-out",
-                routed,
-                "/s",
-                "raw aiokafka produce msg/s",
-                produce_rate,
-            ),
+
+async def many_webhooks_figures(s: Stack, http_rps: float) -> None:
+    for count in MANY:
+        note(f"creating {count} webhooks …")
+        started = time.monotonic()
+        created = [
+            await s.api.create_webhook(
+                name=f"many{count}-{i}",
+                url=f"{s.receiver}/many{count}/{i}",
+                events=[f"bench.many{count}"],
+                includeEntity=True,
+            )
+            for i in range(count)
         ]
-    finally:
-        await api.stop()
-        await worker.stop()
-        for proc in (ingress_proc, receiver_proc):
-            proc.terminate()
-            proc.wait(timeout=15)
-        await broker.stop()
+        await s.worker.wait_knows(created[-1], timeout=300)
+        elapsed = time.monotonic() - started
+        add(f"webhooks created/s (API → worker knows), {count}", count / elapsed, "/s")
+        note(f"one event to {count} webhooks …")
+        base = await s.received()
+        started = time.monotonic()
+        async with EventProducer(s.bootstrap) as producer:
+            await producer.send_and_wait(f"bench.many{count}", 1, f"many{count}-one")
+        await s.wait_received(base + count, timeout=600)
+        rows.append(
+            (
+                f"one event → last of {count} webhooks 2xx",
+                f"{(time.monotonic() - started) * 1000:,.0f} ms",
+                "",
+                "",
+                "",
+            )
+        )
+        events = max(1, DELIVERIES // count)
+        note(f"{events} events x {count} webhooks …")
+        rate = await delivered_per_second(s, f"bench.many{count}", events, count)
+        add(f"deliveries/s, {count} webhooks", rate, "/s", "raw aiohttp client→server", http_rps)
+        add(f"worker RSS with {len(created)}+ webhooks", rss_mib(s.worker_pid), "MiB")
 
-    cores = os.cpu_count()
+
+async def two_workers_figure(s: Stack, one_worker: float) -> None:
+    note("starting a second worker …")
+    second = WorkerProcess(s.env, free_port(), s.workdir / "worker2.log")
+    await second.start(timeout=180)
+    try:
+        # Let the membership rebalance settle before measuring.
+        await delivered_per_second(s, "bench.one", 200, 1)
+        rate = await delivered_per_second(s, "bench.one", DELIVERIES, 1)
+        add("deliveries/s, 1 webhook, 2 workers", rate, "/s", "same, 1 worker (above)", one_worker)
+    finally:
+        await second.stop()
+
+
+def print_table() -> None:
     print(
-        f"\nhookstream bench — {cores} cores, embedded broker (memory), HTTP concurrency {HTTP_CONCURRENCY}"
+        f"\nhookstream bench — {os.cpu_count()} cores, embedded broker (memory), "
+        f"HTTP concurrency {CONCURRENCY} ({PARTITIONS} partitions x {PER_PARTITION} per webhook)"
     )
-    print(
-        f"| {'hookstream':<38} | {'figure':>15} | {'raw limit, same run':<34} | {'raw':>9} | share  |"
-    )
-    print(f"|{'-' * 40}|{'-' * 17}|{'-' * 36}|{'-' * 11}|--------|")
-    for line in results:
-        print(line)
+    print("| hookstream | figure | raw limit, same run | raw | share |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+async def main(quick: bool) -> None:
+    env = {
+        "HOOKSTREAM_DELIVERY_PARTITIONS": str(PARTITIONS),
+        "HOOKSTREAM_DELIVERY_CONCURRENCY": str(PER_PARTITION),
+    }
+    async with stack(**env) as s:
+        note(f"raw aiohttp {HTTP_REQUESTS} requests, {CONCURRENCY} at once …")
+        http_rps = await raw_http(s, "/raw", HTTP_REQUESTS)
+        note(f"raw aiokafka produce {KAFKA_MESSAGES} messages …")
+        produce_rate = await raw_produce(s.bootstrap, KAFKA_MESSAGES)
+        start = time.monotonic()
+        one = await one_webhook_figures(s, http_rps)
+        await fanout_figures(s, http_rps, produce_rate)
+        status, listener = await s.api.call("POST", "/api/v1/listeners", json={"name": "bench"})
+        assert status == 201, listener
+        note(f"{INGRESS_REQUESTS} inbound webhooks …")
+        inbound = await ingress_accepted(
+            s, f"{s.ingress_url}/hooks/{listener['id']}", INGRESS_REQUESTS
+        )
+        add("ingress 202s/s (acks=all)", inbound, "/s", "raw aiohttp client→server", http_rps)
+        await latency_figures(s)
+        await churn_figures(s)
+        await new_topic_figure(s)
+        if not quick:
+            await many_webhooks_figures(s, http_rps)
+        await two_workers_figure(s, one)
+        add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
+        note(f"measured in {time.monotonic() - start:.0f}s")
+    print_table()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # `python -m bench --quick` leaves out the 100 and 1 000 webhook rows.
+    asyncio.run(main(quick="--quick" in sys.argv[1:]))
