@@ -34,6 +34,9 @@ REFRESH_EVERY = 10.0
 # How often the configuration table is checked for changes (a version number).
 WATCH_EVERY = 0.05
 METADATA_TIMEOUT = 10.0
+# After a change, look again this often for this long.
+SETTLE_EVERY = 0.5
+SETTLE_FOR = 3.0
 
 
 class DeliverWebhooks(DeliveryConsumer):
@@ -56,14 +59,21 @@ class DeliverWebhooks(DeliveryConsumer):
         self._refresh_now.set()
 
     async def keep_assignment(self) -> None:
+        settle_until = 0.0
         while True:
-            due = time.monotonic() - self._last_refresh >= REFRESH_EVERY
-            if self._table.version != self._seen_version or self._refresh_now.is_set() or due:
-                await self.refresh()
+            now = time.monotonic()
+            every = SETTLE_EVERY if now < settle_until else REFRESH_EVERY
+            changed = self._table.version != self._seen_version
+            due = changed or self._refresh_now.is_set() or now - self._last_refresh >= every
+            # A topic created a moment ago may not show all of its partitions
+            # in metadata yet: after a change, look again soon.
+            if due and (await self.refresh() or changed):
+                settle_until = time.monotonic() + SETTLE_FOR
             await asyncio.sleep(WATCH_EVERY)
 
-    async def refresh(self) -> None:
-        """Consume exactly the owned partitions of the webhooks' topics."""
+    async def refresh(self) -> bool:
+        """Consume exactly the owned partitions of the webhooks' topics;
+        True when that changed the assignment."""
         self._refresh_now.clear()
         self._seen_version = self._table.version
         self._last_refresh = time.monotonic()
@@ -75,7 +85,7 @@ class DeliverWebhooks(DeliveryConsumer):
             log.warning("could not list delivery topics (will try again): %r", exc)
             self._refresh_now.set()
             await asyncio.sleep(1)
-            return
+            return False
         wanted = self._membership.owned(found)
         async with self._lock:
             gone = [tp for tp in self._lanes if tp not in wanted]
@@ -86,9 +96,10 @@ class DeliverWebhooks(DeliveryConsumer):
                 await self._release(deleted, grace=0)
             if moved := [tp for tp in gone if tp not in deleted]:
                 await self._release(moved)
-            reassign(self._consumer, wanted)
+            change = reassign(self._consumer, wanted)
             for tp, lane in self._lanes.items():
                 lane.concurrency = self.lane_concurrency(tp)  # a webhook's may have changed
+        return bool(change)
 
     def lane_concurrency(self, tp: TopicPartition) -> int:
         """A webhook's own ``concurrency`` is spread over its topic's partitions."""

@@ -52,6 +52,9 @@ MAX_IN_FLIGHT = 4
 RESEND_AFTER = (0.1, 0.25, 0.5, 1.0)
 STOP_GRACE = 10.0
 METADATA_TIMEOUT = 10.0
+# After a change, look again this often for this long.
+SETTLE_EVERY = 0.5
+SETTLE_FOR = 3.0
 
 
 class SubscriptionIndex:
@@ -185,28 +188,35 @@ class RouteEvents(SupervisedLoop):
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
 
     async def _keep_assignment(self) -> None:
+        settle_until = 0.0
         while True:
-            await self._refresh()
+            if await self._refresh():
+                # A topic created a moment ago may not show all of its
+                # partitions in metadata yet: look again soon.
+                settle_until = time.monotonic() + SETTLE_FOR
+            wait = SETTLE_EVERY if time.monotonic() < settle_until else self._refresh_seconds
             try:
-                async with asyncio.timeout(self._refresh_seconds):
+                async with asyncio.timeout(wait):
                     await self._refresh_now.wait()
             except TimeoutError:
                 pass
 
-    async def _refresh(self) -> None:
-        """Own exactly the owned partitions of every matching topic."""
+    async def _refresh(self) -> bool:
+        """Own exactly the owned partitions of every matching topic; True when
+        that changed the assignment."""
         self._refresh_now.clear()
         try:
             async with asyncio.timeout(METADATA_TIMEOUT):
                 found = await existing_partitions(self._consumer, self._matches)
         except (TimeoutError, KafkaError) as exc:
             log.warning("could not list event topics (will try again): %r", exc)
-            return
+            return False
         wanted = self._membership.owned(found)
         async with self._lock:
-            if wanted != self._consumer.assignment():
-                await self._finish_in_flight()
-                reassign(self._consumer, wanted)
+            if wanted == self._consumer.assignment():
+                return False
+            await self._finish_in_flight()
+            return bool(reassign(self._consumer, wanted))
 
     def _matches(self, topic: str) -> bool:
         return self._pattern.search(topic) is not None

@@ -152,8 +152,12 @@ class EventProducer:
     """Domain events to ``events.bench``, each entity stamped with ``sentAt``
     so the receiver can measure event→2xx."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, entities: int = 997) -> None:
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        # Deliveries of one entity are made one at a time (per-entity order), so
+        # the load spreads over many entities, as real traffic does.
+        self._entities = entities
+        self._sent = 0
 
     async def __aenter__(self) -> EventProducer:
         await self._producer.start()
@@ -166,10 +170,11 @@ class EventProducer:
         """Queue ``count`` events; returns their acknowledgements."""
         acks = []
         for i in range(count):
+            self._sent += 1
             event = {
                 "eventId": f"{prefix}-{i}",
                 "eventType": event_type,
-                "entityId": str(i % 97),
+                "entityId": str(self._sent % self._entities),
                 "entity": {"n": i, "sentAt": time.time()},
             }
             acks.append(

@@ -29,6 +29,7 @@ class Tally:
         self.ok = 0
         self.ids: set[str] = set()
         self.latencies: list[float] = []
+        self.arrivals: dict[str, float] = {}  # delivery id -> first 2xx (epoch seconds)
 
 
 tallies: defaultdict[str, Tally] = defaultdict(Tally)
@@ -58,6 +59,7 @@ async def hook(request: web.Request) -> web.Response:
     delivery_id = request.headers.get(EVENT_ID)
     if delivery_id is not None:
         tally.ids.add(delivery_id)
+        tally.arrivals.setdefault(delivery_id, arrived)
     latency = latency_of(body, arrived)
     if latency is not None:
         tally.latencies.append(latency)
@@ -92,10 +94,17 @@ async def stats(request: web.Request) -> web.Response:
     )
 
 
+async def arrivals(request: web.Request) -> web.Response:
+    prefix = request.query.get("prefix", "/")
+    found = {k: v for path, t in tallies.items() if path.startswith(prefix) for k, v in t.arrivals.items()}
+    return web.json_response(found)
+
+
 def main() -> None:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app.router.add_get("/count", count)
     app.router.add_get("/stats", stats)
+    app.router.add_get("/arrivals", arrivals)
     app.router.add_route("*", "/{tail:.*}", hook)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 
