@@ -91,6 +91,11 @@ class RoutedBatch:
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
 
 
+def _acknowledged(send: Send) -> bool:
+    ack = send.ack
+    return ack is not None and ack.done() and not ack.cancelled() and ack.exception() is None
+
+
 class RouteEvents(SupervisedLoop):
     name = "route_events"
 
@@ -124,6 +129,7 @@ class RouteEvents(SupervisedLoop):
         self._in_flight: list[asyncio.Task[None]] = []
         self._refresh_now = asyncio.Event()
         self._counters: dict[str, Any] = {}
+        self._delivery_topics: dict[str, str] = {}  # webhook id -> its topic, known to exist
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
 
     def assignment(self) -> set[TopicPartition]:
@@ -244,7 +250,15 @@ class RouteEvents(SupervisedLoop):
     async def _acknowledge_and_commit(
         self, routed: RoutedBatch, previous: asyncio.Task[None] | None
     ) -> None:
-        await asyncio.gather(*(self._until_acknowledged(send) for send in routed.sends))
+        # The acknowledgements are futures already: wait for them without a
+        # task per send, and go through the resend path only for failures.
+        pending = [send.ack for send in routed.sends if send.ack is not None]
+        await asyncio.gather(*pending, return_exceptions=True)
+        failed = [send for send in routed.sends if not _acknowledged(send)]
+        if failed:
+            for send in failed:
+                send.ack = None
+            await asyncio.gather(*(self._until_acknowledged(send) for send in failed))
         if previous is not None:
             await previous  # commits stay in order
         try:
@@ -302,8 +316,11 @@ class RouteEvents(SupervisedLoop):
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()
         for webhook in self._index.lookup(event.event_type):
-            topic = delivery_topic(webhook.id)
-            await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
+            topic = self._delivery_topics.get(webhook.id)
+            if topic is None:
+                topic = delivery_topic(webhook.id)
+                await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
+                self._delivery_topics[webhook.id] = topic
             delivery = Delivery.for_event(webhook.id, event, enqueued_at=enqueued_at)
             await self._send(routed, topic, key, delivery.to_json())
             self._routed_counter(webhook.id).inc()

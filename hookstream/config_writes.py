@@ -4,16 +4,15 @@ webhooks on 410 Gone)."""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
-
 from hookstream.secret_box import SecretBox
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook
+from streams.publisher import Publisher
 from streams.table import CompactedTable, TopicView
 
 
 async def write_config(
-    producer: AIOKafkaProducer, table: TopicView, key: str, value: bytes | None
+    producer: Publisher, table: TopicView, key: str, value: bytes | None
 ) -> None:
     """Store (``None``: delete) and wait for the acknowledgement, then apply
     locally so the writer reads its own write at once."""
@@ -22,7 +21,7 @@ async def write_config(
 
 
 async def disable_webhook(
-    producer: AIOKafkaProducer,
+    producer: Publisher,
     table: CompactedTable[Webhook],
     box: SecretBox,
     webhook_id: str,

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from hookstream.config_writes import disable_webhook
 from hookstream.delivery.retry_policy import decide
@@ -23,6 +22,7 @@ from hookstream.secret_box import SecretBox
 from schemas.deliveries import Delivery
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook
+from streams.publisher import Publisher
 from streams.table import CompactedTable
 from streams.topics import DEAD_LETTERS, retry_topic
 
@@ -57,7 +57,7 @@ class FailureRouter:
     def __init__(
         self,
         *,
-        producer: AIOKafkaProducer,
+        producer: Publisher,
         webhooks: CompactedTable[Webhook],
         box: SecretBox,
         schedule: tuple[float, ...],
