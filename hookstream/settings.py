@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # Concurrent requests per delivery-topic partition.
     delivery_concurrency: int = 8
     replication_factor: int = 1
+    # Ingress access log: a line per request ("all"), only for refusals and
+    # errors ("errors"), or none ("off"); requests are counted in metrics anyway.
+    access_log: Literal["all", "errors", "off"] = "all"
 
     _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
 
