@@ -34,7 +34,7 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
-from streams.kafka import TopicAdmin, stop_quietly
+from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
 from streams.membership import SlotMembership
 from streams.owned import existing_partitions, reassign
 from streams.poison import fetch_isolating
@@ -130,6 +130,7 @@ class RouteEvents(SupervisedLoop):
         self._refresh_now = asyncio.Event()
         self._counters: dict[str, Any] = {}
         self._delivery_topics: dict[str, str] = {}  # webhook id -> its topic, known to exist
+        self._prepared_version = -1
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
 
     def assignment(self) -> set[TopicPartition]:
@@ -232,6 +233,7 @@ class RouteEvents(SupervisedLoop):
         # must see them: apply every configuration change up to now first.
         if not await self._index.table.catch_up(timeout=CONFIG_CATCH_UP):
             log.warning("webhook table did not catch up in %.0fs; routing anyway", CONFIG_CATCH_UP)
+        await self._prepare_delivery_topics()
         routed = RoutedBatch()
         for tp, records in batches.items():
             self._events_counter(tp.topic).inc(len(records))
@@ -324,6 +326,28 @@ class RouteEvents(SupervisedLoop):
             delivery = Delivery.for_event(webhook.id, event, enqueued_at=enqueued_at)
             await self._send(routed, topic, key, delivery.to_json())
             self._routed_counter(webhook.id).inc()
+
+    async def _prepare_delivery_topics(self) -> None:
+        """Make sure every webhook's topic exists and is known to the producer,
+        in one request each, when the table has webhooks this router has not
+        sent to yet (one event fanned out to a thousand new webhooks would
+        otherwise cost a thousand metadata round trips)."""
+        table = self._index.table
+        if table.version == self._prepared_version:
+            return
+        new = {
+            webhook.id: delivery_topic(webhook.id)
+            for webhook in table.values()
+            if webhook.id not in self._delivery_topics
+        }
+        if new:
+            await self._topics.ensure(
+                [TopicSpec(topic, self._delivery_partitions) for topic in new.values()]
+            )
+            if isinstance(self._producer, TrackingProducer):
+                await self._producer.track(new.values())
+            self._delivery_topics.update(new)
+        self._prepared_version = table.version
 
     async def _unreadable(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
         self._metrics.invalid_events.labels(topic=tp.topic).inc()

@@ -39,6 +39,15 @@ class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
             await client.add_topic(topic)
         return await super().send(topic, *args, **kwargs)
 
+    async def track(self, topics: Iterable[str]) -> None:
+        """Register many topics with one metadata request (one per topic, as
+        first sends do, costs a full metadata response each: with a thousand
+        webhook topics that is a thousand large responses)."""
+        client = self.client
+        new = set(topics) - client._topics
+        if new:
+            await client.set_topics(client._topics | new)
+
 
 def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     return TrackingProducer(bootstrap_servers=bootstrap, **(producer_options() | overrides))
@@ -106,6 +115,12 @@ class TopicAdmin:
         if not wanted:
             return
         async with self._lock:
+            if len(wanted) == 1:
+                # One topic: create it outright (an existing one is fine)
+                # rather than list every topic of the cluster first.
+                await self._create(wanted)
+                self._known.add(wanted[0].name)
+                return
             existing = set(await self._admin.list_topics())
             missing = [spec for spec in wanted if spec.name not in existing]
             if missing:
@@ -118,8 +133,10 @@ class TopicAdmin:
             for s in specs
         ]
         # Another process may create it between list and create.
-        with contextlib.suppress(TopicAlreadyExistsError):
+        try:
             await self._admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            return
         log.info("created topics %s", ",".join(s.name for s in specs))
 
     async def delete(self, name: str) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.broker_compat import fetch_wait_ms
+
 log = logging.getLogger(__name__)
 
 
@@ -55,6 +57,8 @@ def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition]) -> Ch
         consumer.seek(tp, position)
     if paused:
         consumer.pause(*paused)
+    # A fetch wait that grows with the assignment (see broker_compat).
+    consumer._fetcher._fetch_max_wait_ms = fetch_wait_ms(len(target))
     change = Change(added=target - current, removed=current - target)
     log.info(
         "assignment now %d partitions (+%d -%d)",
