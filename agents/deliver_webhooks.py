@@ -53,7 +53,7 @@ class DeliverWebhooks(DeliveryConsumer):
     async def _on_release(self) -> None:
         async with self._lock:
             await self._release(list(self._lanes))
-            reassign(self._consumer, ())
+            await reassign(self._consumer, ())
 
     async def _on_assigned(self) -> None:
         self._refresh_now.set()
@@ -96,7 +96,7 @@ class DeliverWebhooks(DeliveryConsumer):
                 await self._release(deleted, grace=0)
             if moved := [tp for tp in gone if tp not in deleted]:
                 await self._release(moved)
-            change = reassign(self._consumer, wanted)
+            change = await reassign(self._consumer, wanted)
             for tp, lane in self._lanes.items():
                 lane.concurrency = self.lane_concurrency(tp)  # a webhook's may have changed
         return bool(change)

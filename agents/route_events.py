@@ -163,7 +163,7 @@ class RouteEvents(SupervisedLoop):
     async def _on_release(self) -> None:
         async with self._lock:
             await self._finish_in_flight()
-            reassign(self._consumer, ())
+            await reassign(self._consumer, ())
 
     async def _on_assigned(self) -> None:
         self._refresh_now.set()
@@ -223,7 +223,7 @@ class RouteEvents(SupervisedLoop):
             if wanted == self._consumer.assignment():
                 return False
             await self._finish_in_flight()
-            return bool(reassign(self._consumer, wanted))
+            return bool(await reassign(self._consumer, wanted))
 
     def _matches(self, topic: str) -> bool:
         return self._pattern.search(topic) is not None
