@@ -96,7 +96,12 @@ async def stats(request: web.Request) -> web.Response:
 
 async def arrivals(request: web.Request) -> web.Response:
     prefix = request.query.get("prefix", "/")
-    found = {k: v for path, t in tallies.items() if path.startswith(prefix) for k, v in t.arrivals.items()}
+    found = {
+        k: v
+        for path, t in tallies.items()
+        if path.startswith(prefix)
+        for k, v in t.arrivals.items()
+    }
     return web.json_response(found)
 
 
