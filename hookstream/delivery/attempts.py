@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaError
 
 from hookstream.delivery.delivery_log import DeliveryLog
 from hookstream.delivery.payloads import OutboundRequest, build_request, redact_headers
-from hookstream.delivery.sender import MAX_LOGGED_BODY, AttemptResult, Sender
+from hookstream.delivery.sender import MAX_LOGGED_BODY, AttemptResult
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.timestamps import utc_now_iso
@@ -23,6 +23,12 @@ from schemas.webhooks import Webhook
 from streams.topics import DELIVERY_LOG
 
 log = logging.getLogger(__name__)
+
+
+class SendsRequests(Protocol):
+    """What an attempt needs of :class:`hookstream.delivery.sender.Sender`."""
+
+    async def send(self, request: OutboundRequest) -> AttemptResult: ...
 
 
 def log_record(
@@ -71,7 +77,7 @@ class Attempter:
     def __init__(
         self,
         *,
-        sender: Sender,
+        sender: SendsRequests,
         producer: AIOKafkaProducer,
         metrics: Metrics,
         api_url: str,
