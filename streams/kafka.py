@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from streams.broker_compat import (
     group_consumer_options,
@@ -134,10 +134,18 @@ class TopicAdmin:
         ]
         # Another process may create it between list and create.
         try:
-            await self._admin.create_topics(new)
+            response = await self._admin.create_topics(new)
         except TopicAlreadyExistsError:
             return
-        log.info("created topics %s", ",".join(s.name for s in specs))
+        # aiokafka returns per-topic errors instead of raising them.
+        created = []
+        for topic, code, *_ in getattr(response, "topic_errors", ()):
+            if code == 0:
+                created.append(topic)
+            elif code != TopicAlreadyExistsError.errno:
+                raise for_code(code)(f"creating topic {topic}")
+        if created:
+            log.info("created topics %s", ",".join(created))
 
     async def delete(self, name: str) -> None:
         try:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.fetcher import OffsetResetStrategy
-from aiokafka.errors import KafkaError
 
 from streams.broker_compat import fetch_wait_ms
 
@@ -55,17 +54,33 @@ async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition])
     current = set(consumer.assignment())
     if target == current:
         return Change()
+    # Every partition gets its position right after assign(), with nothing
+    # awaited in between. Left without one, aiokafka's fetcher asks for its
+    # committed offset partition by partition, and an ask still pending when
+    # the next assign() replaces the assignment is never answered: the
+    # fetcher then waits forever and the consumer silently stops (seen on
+    # the embedded broker's disk storage, where each lookup is slow).
+    unpositioned = [tp for tp in target if tp not in positions(consumer)]
+    committed = await _committed(consumer, unpositioned)
     kept_positions = {tp: pos for tp, pos in positions(consumer).items() if tp in target}
     paused = set(consumer.paused()) & target
     consumer.assign(sorted(target, key=lambda tp: (tp.topic, tp.partition)))
-    for tp, position in kept_positions.items():
-        consumer.seek(tp, position)
+    unknown = []
+    for tp in target:
+        if tp in kept_positions:
+            consumer.seek(tp, kept_positions[tp])
+        elif tp in committed:
+            consumer.seek(tp, committed[tp])
+        else:
+            unknown.append(tp)
+    if unknown:
+        # auto_offset_reset=earliest, resolved by the fetcher in one request.
+        consumer._fetcher.request_offset_reset(unknown, OffsetResetStrategy.EARLIEST)
     if paused:
         consumer.pause(*paused)
     # A fetch wait that grows with the assignment (see broker_compat).
     consumer._fetcher._fetch_max_wait_ms = fetch_wait_ms(len(target))
     change = Change(added=target - current, removed=current - target)
-    await _position_new(consumer, change.added)
     log.info(
         "assignment now %d partitions (+%d -%d)",
         len(target),
@@ -73,6 +88,17 @@ async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition])
         len(change.removed),
     )
     return change
+
+
+async def _committed(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Committed offsets of ``partitions`` in one request (absent: none)."""
+    if not partitions:
+        return {}
+    async with asyncio.timeout(COMMITTED_TIMEOUT):
+        found = await consumer._coordinator.fetch_committed_offsets(partitions)
+    return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
 
 async def existing_partitions(
@@ -88,29 +114,3 @@ async def existing_partitions(
         if wanted(topic)
         for partition in cluster.partitions_for_topic(topic) or ()
     }
-
-
-async def _position_new(consumer: AIOKafkaConsumer, added: set[TopicPartition]) -> None:
-    """Give newly assigned partitions their positions with one committed-offset
-    request (and one reset request for those with no commit). Left to itself,
-    aiokafka asks for each partition's committed offset one after another, and
-    each ask rescans the whole assignment: a worker taking over the topics of
-    a thousand webhooks waited tens of seconds before its first fetch."""
-    if not added:
-        return
-    try:
-        async with asyncio.timeout(COMMITTED_TIMEOUT):
-            committed = await consumer._coordinator.fetch_committed_offsets(list(added))
-    except (TimeoutError, KafkaError) as exc:
-        log.warning("committed offsets of %d new partitions not fetched (%r)", len(added), exc)
-        return  # aiokafka positions them itself, one by one
-    unknown = []
-    for tp in added:
-        found = committed.get(tp)
-        if found is not None and found.offset >= 0:
-            consumer.seek(tp, found.offset)
-        else:
-            unknown.append(tp)
-    if unknown:
-        # auto_offset_reset=earliest, resolved by the fetcher in one request.
-        consumer._fetcher.request_offset_reset(unknown, OffsetResetStrategy.EARLIEST)
