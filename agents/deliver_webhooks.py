@@ -12,31 +12,19 @@ owner alone; nobody else pauses. Offsets are still committed to the
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
 
 from agents.delivery_consumer import DeliveryConsumer
 from schemas.webhooks import Webhook
 from streams.membership import SlotMembership
-from streams.owned import existing_partitions, reassign
+from streams.owned import PartitionWatch, reassign
 from streams.topics import DELIVERIES_PREFIX, delivery_topic
-
-log = logging.getLogger(__name__)
 
 # Even without a table change, look again this often (topics created by hand,
 # a metadata hiccup at the last look).
 REFRESH_EVERY = 10.0
-# How often the configuration table is checked for changes (a version number).
-WATCH_EVERY = 0.05
-METADATA_TIMEOUT = 10.0
-# After a change, look again this often for this long.
-SETTLE_EVERY = 0.5
-SETTLE_FOR = 3.0
 
 
 class DeliverWebhooks(DeliveryConsumer):
@@ -46,8 +34,15 @@ class DeliverWebhooks(DeliveryConsumer):
         super().__init__(**kwargs)
         self._membership = membership
         self._seen_version = -1
-        self._last_refresh = 0.0
-        self._refresh_now = asyncio.Event()
+        self._topics: set[str] = set()
+        self._watch = PartitionWatch(
+            self._consumer,
+            what="delivery topics",
+            wanted_topic=self._topics.__contains__,
+            apply=self._own,
+            every=REFRESH_EVERY,
+            changed=self._table_changed,
+        )
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
 
     async def _on_release(self) -> None:
@@ -56,36 +51,23 @@ class DeliverWebhooks(DeliveryConsumer):
             await reassign(self._consumer, ())
 
     async def _on_assigned(self) -> None:
-        self._refresh_now.set()
+        self._watch.poke()
 
     async def keep_assignment(self) -> None:
-        settle_until = 0.0
-        while True:
-            now = time.monotonic()
-            every = SETTLE_EVERY if now < settle_until else REFRESH_EVERY
-            changed = self._table.version != self._seen_version
-            due = changed or self._refresh_now.is_set() or now - self._last_refresh >= every
-            # A topic created a moment ago may not show all of its partitions
-            # in metadata yet: after a change, look again soon.
-            if due and (await self.refresh() or changed):
-                settle_until = time.monotonic() + SETTLE_FOR
-            await asyncio.sleep(WATCH_EVERY)
+        await self._watch.run()
 
-    async def refresh(self) -> bool:
+    def _table_changed(self) -> bool:
+        """A new version of the webhook table (then its topics are looked for)."""
+        if self._table.version == self._seen_version:
+            return False
+        self._seen_version = self._table.version
+        self._topics.clear()
+        self._topics.update(delivery_topic(webhook.id) for webhook in self._table.values())
+        return True
+
+    async def _own(self, found: set[TopicPartition]) -> bool:
         """Consume exactly the owned partitions of the webhooks' topics;
         True when that changed the assignment."""
-        self._refresh_now.clear()
-        self._seen_version = self._table.version
-        self._last_refresh = time.monotonic()
-        topics = {delivery_topic(webhook.id) for webhook in self._table.values()}
-        try:
-            async with asyncio.timeout(METADATA_TIMEOUT):
-                found = await existing_partitions(self._consumer, topics.__contains__)
-        except (TimeoutError, KafkaError) as exc:
-            log.warning("could not list delivery topics (will try again): %r", exc)
-            self._refresh_now.set()
-            await asyncio.sleep(1)
-            return False
         wanted = self._membership.owned(found)
         async with self._lock:
             gone = [tp for tp in self._lanes if tp not in wanted]

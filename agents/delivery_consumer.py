@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import AttemptResult
-from hookstream.invalid_records import invalid_record
+from hookstream.invalid_records import unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
@@ -200,14 +200,10 @@ class DeliveryConsumer(SupervisedLoop):
         self._committed.update(offsets)
 
     async def _unreadable(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
+        self._metrics.invalid_events.labels(topic=tp.topic).inc()
         log.error("agent=%s unreadable record %s@%d skipped: %r", self.name, tp, offset, exc)
-        record = invalid_record(
-            reason=f"unreadable record: {exc!r}",
-            topic=tp.topic,
-            partition=tp.partition,
-            offset=offset,
-        )
-        await self._producer.send_and_wait(INVALID_EVENTS, value=record)
+        value = unreadable_record(tp.topic, tp.partition, offset, exc)
+        await self._producer.send_and_wait(INVALID_EVENTS, value=value)
 
     def _parse(self, record: Any) -> Delivery | None:
         try:

@@ -24,19 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hookstream.catalogue import CatalogueWriter
 from hookstream.delivery.matching import matching_webhooks
-from hookstream.invalid_records import invalid_record
+from hookstream.invalid_records import invalid_record, unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
 from streams.membership import SlotMembership
-from streams.owned import existing_partitions, reassign
+from streams.owned import PartitionWatch, reassign
 from streams.poison import fetch_isolating
 from streams.service import SupervisedLoop, no_restart_hook
 from streams.table import CompactedTable
@@ -51,10 +51,6 @@ POLL_MS = 100
 MAX_IN_FLIGHT = 4
 RESEND_AFTER = (0.1, 0.25, 0.5, 1.0)
 STOP_GRACE = 10.0
-METADATA_TIMEOUT = 10.0
-# After a change, look again this often for this long.
-SETTLE_EVERY = 0.5
-SETTLE_FOR = 3.0
 
 
 class SubscriptionIndex:
@@ -108,7 +104,7 @@ class RouteEvents(SupervisedLoop):
         refresh_seconds: float,
         delivery_partitions: int,
         table: CompactedTable[Webhook],
-        producer: AIOKafkaProducer,
+        producer: TrackingProducer,
         catalogue: CatalogueWriter,
         topics: TopicAdmin,
         metrics: Metrics,
@@ -118,7 +114,13 @@ class RouteEvents(SupervisedLoop):
         self._pattern = re.compile(event_topics)  # fails fast on a bad HOOKSTREAM_EVENT_TOPICS
         self._consumer = consumer
         self._membership = membership
-        self._refresh_seconds = refresh_seconds
+        self._watch = PartitionWatch(
+            consumer,
+            what="event topics",
+            wanted_topic=self._matches,
+            apply=self._own,
+            every=refresh_seconds,
+        )
         self._index = SubscriptionIndex(table)
         self._producer = producer
         self._catalogue = catalogue
@@ -127,9 +129,7 @@ class RouteEvents(SupervisedLoop):
         self._metrics = metrics
         self._lock = asyncio.Lock()
         self._in_flight: list[asyncio.Task[None]] = []
-        self._refresh_now = asyncio.Event()
         self._counters: dict[str, Any] = {}
-        self._delivery_topics: dict[str, str] = {}  # webhook id -> its topic, known to exist
         self._prepared_version = -1
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
 
@@ -166,7 +166,7 @@ class RouteEvents(SupervisedLoop):
             await reassign(self._consumer, ())
 
     async def _on_assigned(self) -> None:
-        self._refresh_now.set()
+        self._watch.poke()
 
     async def _finish_in_flight(self) -> None:
         tasks, self._in_flight = self._in_flight, []
@@ -178,7 +178,7 @@ class RouteEvents(SupervisedLoop):
         # Looking for topics runs beside fetching, never in its way (a slow
         # metadata request must not stop routing); either failing ends both.
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._keep_assignment(), name="route_events:assignment")
+            group.create_task(self._watch.run(), name="route_events:assignment")
             await self._fetch_loop()
 
     async def _fetch_loop(self) -> None:
@@ -194,30 +194,9 @@ class RouteEvents(SupervisedLoop):
                     await self._route_and_commit_later(batches)
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
 
-    async def _keep_assignment(self) -> None:
-        settle_until = 0.0
-        while True:
-            if await self._refresh():
-                # A topic created a moment ago may not show all of its
-                # partitions in metadata yet: look again soon.
-                settle_until = time.monotonic() + SETTLE_FOR
-            wait = SETTLE_EVERY if time.monotonic() < settle_until else self._refresh_seconds
-            try:
-                async with asyncio.timeout(wait):
-                    await self._refresh_now.wait()
-            except TimeoutError:
-                pass
-
-    async def _refresh(self) -> bool:
+    async def _own(self, found: set[TopicPartition]) -> bool:
         """Own exactly the owned partitions of every matching topic; True when
         that changed the assignment."""
-        self._refresh_now.clear()
-        try:
-            async with asyncio.timeout(METADATA_TIMEOUT):
-                found = await existing_partitions(self._consumer, self._matches)
-        except (TimeoutError, KafkaError) as exc:
-            log.warning("could not list event topics (will try again): %r", exc)
-            return False
         wanted = self._membership.owned(found)
         async with self._lock:
             if wanted == self._consumer.assignment():
@@ -318,11 +297,9 @@ class RouteEvents(SupervisedLoop):
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()
         for webhook in self._index.lookup(event.event_type):
-            topic = self._delivery_topics.get(webhook.id)
-            if topic is None:
-                topic = delivery_topic(webhook.id)
+            topic = delivery_topic(webhook.id)
+            if not self._topics.known(topic):
                 await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
-                self._delivery_topics[webhook.id] = topic
             delivery = Delivery.for_event(webhook.id, event, enqueued_at=enqueued_at)
             await self._send(routed, topic, key, delivery.to_json())
             self._routed_counter(webhook.id).inc()
@@ -335,29 +312,17 @@ class RouteEvents(SupervisedLoop):
         table = self._index.table
         if table.version == self._prepared_version:
             return
-        new = {
-            webhook.id: delivery_topic(webhook.id)
-            for webhook in table.values()
-            if webhook.id not in self._delivery_topics
-        }
+        topics = (delivery_topic(webhook.id) for webhook in table.values())
+        new = [topic for topic in topics if not self._topics.known(topic)]
         if new:
-            await self._topics.ensure(
-                [TopicSpec(topic, self._delivery_partitions) for topic in new.values()]
-            )
-            if isinstance(self._producer, TrackingProducer):
-                await self._producer.track(new.values())
-            self._delivery_topics.update(new)
+            await self._topics.ensure(TopicSpec(topic, self._delivery_partitions) for topic in new)
+            await self._producer.track(new)
         self._prepared_version = table.version
 
     async def _unreadable(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
         self._metrics.invalid_events.labels(topic=tp.topic).inc()
         log.error("unreadable record %s@%d skipped: %r", tp, offset, exc)
-        value = invalid_record(
-            reason=f"unreadable record: {exc!r}",
-            topic=tp.topic,
-            partition=tp.partition,
-            offset=offset,
-        )
+        value = unreadable_record(tp.topic, tp.partition, offset, exc)
         await self._until_acknowledged(Send(INVALID_EVENTS, None, value))
 
     def _events_counter(self, topic: str) -> Any:

@@ -348,7 +348,18 @@ def print_table() -> None:
         print("| " + " | ".join(row) + " |")
 
 
-async def main(quick: bool) -> None:
+FIGURES = ("one", "fanout", "ingress", "latency", "churn", "topic", "many", "workers")
+
+
+async def ingress_figure(s: Stack, http_rps: float) -> None:
+    status, listener = await s.api.call("POST", "/api/v1/listeners", json={"name": "bench"})
+    assert status == 201, listener
+    note(f"{INGRESS_REQUESTS} inbound webhooks …")
+    inbound = await ingress_accepted(s, f"{s.ingress_url}/hooks/{listener['id']}", INGRESS_REQUESTS)
+    add("ingress 202s/s (acks=all)", inbound, "/s", "raw aiohttp client→server", http_rps)
+
+
+async def main(only: set[str]) -> None:
     env = {
         "HOOKSTREAM_DELIVERY_PARTITIONS": str(PARTITIONS),
         "HOOKSTREAM_DELIVERY_CONCURRENCY": str(PER_PARTITION),
@@ -359,26 +370,40 @@ async def main(quick: bool) -> None:
         note(f"raw aiokafka produce {KAFKA_MESSAGES} messages …")
         produce_rate = await raw_produce(s.bootstrap, KAFKA_MESSAGES)
         start = time.monotonic()
-        one = await one_webhook_figures(s, http_rps)
-        await fanout_figures(s, http_rps, produce_rate)
-        status, listener = await s.api.call("POST", "/api/v1/listeners", json={"name": "bench"})
-        assert status == 201, listener
-        note(f"{INGRESS_REQUESTS} inbound webhooks …")
-        inbound = await ingress_accepted(
-            s, f"{s.ingress_url}/hooks/{listener['id']}", INGRESS_REQUESTS
-        )
-        add("ingress 202s/s (acks=all)", inbound, "/s", "raw aiohttp client→server", http_rps)
-        await latency_figures(s)
-        await churn_figures(s)
-        await new_topic_figure(s)
-        if not quick:
+        one = 0.0
+        if "one" in only or "workers" in only:
+            one = await one_webhook_figures(s, http_rps)
+        if "fanout" in only:
+            await fanout_figures(s, http_rps, produce_rate)
+        if "ingress" in only:
+            await ingress_figure(s, http_rps)
+        if "latency" in only:
+            await latency_figures(s)
+        if "churn" in only:
+            await churn_figures(s)
+        if "topic" in only:
+            await new_topic_figure(s)
+        if "many" in only:
             await many_webhooks_figures(s, http_rps)
-        await two_workers_figure(s, one)
+        if "workers" in only:
+            await two_workers_figure(s, one)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
         note(f"measured in {time.monotonic() - start:.0f}s")
     print_table()
 
 
+def chosen(args: list[str]) -> set[str]:
+    """Every figure, or those named by ``--only a,b`` (to profile one), less
+    the 100/1 000-webhook rows with ``--quick``."""
+    only = set(FIGURES)
+    if "--only" in args:
+        only = set(args[args.index("--only") + 1].split(","))
+        if unknown := only - set(FIGURES):
+            raise SystemExit(f"unknown figures {sorted(unknown)}; choose from {FIGURES}")
+    if "--quick" in args:
+        only.discard("many")
+    return only
+
+
 if __name__ == "__main__":
-    # `python -m bench --quick` leaves out the 100 and 1 000 webhook rows.
-    asyncio.run(main(quick="--quick" in sys.argv[1:]))
+    asyncio.run(main(chosen(sys.argv[1:])))

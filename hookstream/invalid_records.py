@@ -31,3 +31,11 @@ def invalid_record(
             "timestamp": timestamp,
         }
     )
+
+
+def unreadable_record(topic: str, partition: int, offset: int, exc: Exception) -> bytes:
+    """The invalid-events value for a record that could not even be decoded
+    (streams/poison.py steps over it): where it was and why, no value."""
+    return invalid_record(
+        reason=f"unreadable record: {exc!r}", topic=topic, partition=partition, offset=offset
+    )

@@ -92,10 +92,6 @@ class Settings(BaseSettings):
         return self._token_roles
 
     @property
-    def retry_delays(self) -> tuple[float, ...]:
-        return self.retry_schedule
-
-    @property
     def retry_tiers(self) -> list[str]:
         """Delay-tier topic labels, one per distinct delay of the schedule."""
         return tier_labels(self.retry_schedule)

@@ -120,7 +120,7 @@ class WorkerRuntime:
             box=box,
             producer=self.producer,
             webhooks=self.webhooks,
-            schedule=settings.retry_delays,
+            schedule=settings.retry_schedule,
             metrics=metrics,
         )
         shared: dict[str, Any] = {

@@ -49,7 +49,7 @@ class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
             await client.set_topics(client._topics | new)
 
 
-def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
+def new_producer(bootstrap: str, **overrides: Any) -> TrackingProducer:
     return TrackingProducer(bootstrap_servers=bootstrap, **(producer_options() | overrides))
 
 
@@ -109,6 +109,10 @@ class TopicAdmin:
 
     async def close(self) -> None:
         await self._admin.close()
+
+    def known(self, name: str) -> bool:
+        """Whether ``name`` is known to exist (ensured or created here)."""
+        return name in self._known
 
     async def ensure(self, specs: Iterable[TopicSpec]) -> None:
         wanted = [spec for spec in specs if spec.name not in self._known]

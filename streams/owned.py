@@ -12,17 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.fetcher import OffsetResetStrategy
+from aiokafka.errors import KafkaError
 
 from streams.broker_compat import fetch_wait_ms
 
 log = logging.getLogger(__name__)
 
 COMMITTED_TIMEOUT = 10.0
+METADATA_TIMEOUT = 10.0
+# After a change, look again this often for this long: a topic created a
+# moment ago may not show all of its partitions in metadata yet.
+SETTLE_EVERY = 0.5
+SETTLE_FOR = 3.0
+# How often a ``changed`` predicate is asked (it must be cheap).
+WATCH_EVERY = 0.05
+# After a failed look, look again this soon.
+RETRY_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,3 +125,79 @@ async def existing_partitions(
         if wanted(topic)
         for partition in cluster.partitions_for_topic(topic) or ()
     }
+
+
+class PartitionWatch:
+    """Keeps a manually assigned consumer on the partitions it should own.
+
+    Looks at the cluster's topics (one metadata request, beside the fetch
+    loop, never in its way) and hands the partitions of the topics
+    ``wanted_topic`` accepts to ``apply``, which returns True when that
+    changed the assignment. It looks every ``every`` seconds, at once when
+    :meth:`poke` is called or ``changed()`` turns true, and every
+    ``settle_every`` for ``settle_for`` seconds after a change.
+    """
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        *,
+        what: str,
+        wanted_topic: Callable[[str], bool],
+        apply: Callable[[set[TopicPartition]], Awaitable[bool]],
+        every: float,
+        changed: Callable[[], bool] = lambda: False,
+        settle_every: float = SETTLE_EVERY,
+        settle_for: float = SETTLE_FOR,
+    ) -> None:
+        # ``changed`` answers "anything new since you last asked?" (it
+        # consumes the change) and must be cheap: it is asked every WATCH_EVERY.
+        self._consumer = consumer
+        self._what = what
+        self._wanted_topic = wanted_topic
+        self._apply = apply
+        self._every = every
+        self._changed = changed
+        self._settle_every = settle_every
+        self._settle_for = settle_for
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    async def run(self) -> None:
+        settle_until = 0.0
+        prompted = True
+        while True:
+            self._poked.clear()
+            wait = self._every
+            found = await self._look()
+            if found is None:
+                wait = RETRY_EVERY
+            elif await self._apply(found) or prompted:
+                settle_until = time.monotonic() + self._settle_for
+            if time.monotonic() < settle_until:
+                wait = min(wait, self._settle_every)
+            prompted = await self._until_due(time.monotonic() + wait)
+
+    async def _look(self) -> set[TopicPartition] | None:
+        try:
+            async with asyncio.timeout(METADATA_TIMEOUT):
+                return await existing_partitions(self._consumer, self._wanted_topic)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning("could not list %s (will try again): %r", self._what, exc)
+            return None
+
+    async def _until_due(self, deadline: float) -> bool:
+        """Wait until ``deadline``, a poke or a change; True for a change."""
+        while True:
+            if self._changed():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0 or self._poked.is_set():
+                return False
+            try:
+                async with asyncio.timeout(min(left, WATCH_EVERY)):
+                    await self._poked.wait()
+            except TimeoutError:
+                pass
