@@ -13,6 +13,7 @@ restarts metric, readiness) comes from :class:`streams.service.SupervisedLoop`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import AttemptResult
@@ -73,6 +75,10 @@ class DeliveryConsumer(SupervisedLoop):
         self._committed: dict[TopicPartition, int] = {}
         # Partitions paused until a time (epoch seconds) because their next record is not due.
         self._held_until: dict[TopicPartition, float] = {}
+        # What this loop paused (backlog full or not due). Kept here because
+        # aiokafka's paused() walks every assigned partition, thousands of
+        # them with a thousand webhooks, on every fetch.
+        self._paused: set[TopicPartition] = set()
         # Fetching and (re)assigning never interleave.
         self._lock = asyncio.Lock()
 
@@ -119,6 +125,7 @@ class DeliveryConsumer(SupervisedLoop):
             if committed is not None:
                 self._consumer.seek(tp, committed)
         self._consumer.resume(*self._consumer.paused())
+        self._paused.clear()
 
     async def release_all(self) -> None:
         async with self._lock:
@@ -132,6 +139,7 @@ class DeliveryConsumer(SupervisedLoop):
             self._lanes.pop(tp, None)
             self._committed.pop(tp, None)
             self._held_until.pop(tp, None)
+            self._paused.discard(tp)
 
     # -- main loop ----------------------------------------------------------
     async def run(self) -> None:
@@ -166,20 +174,26 @@ class DeliveryConsumer(SupervisedLoop):
                 if due > now:
                     # Not due yet: stop this partition here and come back
                     # for this very record when it is due.
-                    self._consumer.pause(tp)
+                    self._pause(tp)
                     self._consumer.seek(tp, record.offset)
                     self._held_until[tp] = due
                     break
                 lane.submit(record)
             if lane.backlog >= BACKLOG_HIGH:
-                self._consumer.pause(tp)
-        for tp in self._consumer.paused():
+                self._pause(tp)
+        for tp in list(self._paused):
             if self._held_until.get(tp, 0.0) > now:
                 continue
             self._held_until.pop(tp, None)
             lane = self._lanes.get(tp)
             if lane is None or lane.backlog <= BACKLOG_LOW:
-                self._consumer.resume(tp)
+                self._paused.discard(tp)
+                with contextlib.suppress(IllegalStateError):  # no longer assigned
+                    self._consumer.resume(tp)
+
+    def _pause(self, tp: TopicPartition) -> None:
+        self._consumer.pause(tp)
+        self._paused.add(tp)
 
     async def _commit(self, partitions: list[TopicPartition]) -> None:
         offsets: dict[TopicPartition, int] = {}

@@ -25,8 +25,10 @@ from aiokafka import AIOKafkaProducer
 
 from bench.harness import EventProducer, Stack, rss_mib, stack
 from hookstream.testing.eventually import eventually
+from hookstream.testing.kafka_reader import read_records
 from hookstream.testing.processes import WorkerProcess
 from streams.broker import free_port
+from streams.topics import delivery_topic
 
 PARTITIONS = 4
 PER_PARTITION = 16
@@ -36,6 +38,7 @@ KAFKA_MESSAGES = 50_000
 DELIVERIES = 6000
 INGRESS_REQUESTS = 3000
 STEADY_SECONDS = 10
+WARM_UP = 50
 MANY = (100, 1000)
 CHURN_WEBHOOKS = 20
 CHURN_EVERY = 2.0
@@ -200,15 +203,53 @@ async def fanout_figures(s: Stack, http_rps: float, produce_rate: float) -> None
 async def latency_figures(s: Stack) -> None:
     for rate in (500, 1000):
         path = f"/lat{rate}"
-        await s.webhook(
+        webhook = await s.webhook(
             name=path, url=f"{s.receiver}{path}", events=[f"bench.lat{rate}"], includeEntity=True
         )
+        # Steady state: the topic and the webhook's partitions are warm, the
+        # warm-up's deliveries are not counted.
+        await delivered_per_second(s, f"bench.lat{rate}", WARM_UP, 1)
+        await s.forget(path)
         note(f"steady {rate} events/s for {STEADY_SECONDS}s …")
         await steady(s, f"bench.lat{rate}", rate, STEADY_SECONDS)
         await eventually(
             lambda path=path, rate=rate: _has(s, path, rate * STEADY_SECONDS), timeout=120
         )
         add_latency(f"p99 event→2xx at {rate} ev/s", await s.receiver_stats(path))
+        await hop_figures(s, webhook["id"], path, rate)
+
+
+async def hop_figures(s: Stack, webhook_id: str, path: str, rate: int) -> None:
+    """Where the latency goes: event sent → its delivery record written
+    (routing; the record's CreateTime) and delivery record → 2xx (delivery)."""
+    records = await read_records(
+        s.bootstrap, delivery_topic(webhook_id), count=WARM_UP + rate * STEADY_SECONDS, timeout=120
+    )
+    async with s.session.get(f"{s.receiver}/arrivals", params={"prefix": path}) as response:
+        arrived: dict[str, float] = await response.json()
+    routing, delivering = [], []
+    for record in records:
+        delivery = orjson.loads(record.value)
+        if delivery["deliveryId"] not in arrived:
+            continue  # a warm-up delivery
+        written = record.timestamp / 1000
+        routing.append(written - delivery["event"]["entity"]["sentAt"])
+        delivering.append(arrived[delivery["deliveryId"]] - written)
+    rows.append(
+        (
+            f"  where it goes at {rate} ev/s: routing / delivery hop",
+            f"p50 {_ms(routing, 0.5)} / {_ms(delivering, 0.5)}, "
+            f"p99 {_ms(routing, 0.99)} / {_ms(delivering, 0.99)}",
+            "",
+            "",
+            "",
+        )
+    )
+
+
+def _ms(values: list[float], share: float) -> str:
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000:,.0f} ms"
 
 
 async def _has(s: Stack, path: str, count: int) -> bool:

@@ -68,6 +68,10 @@ class Stack:
         async with self.session.get(f"{self.receiver}/stats", params={"prefix": prefix}) as r:
             return await r.json()  # type: ignore[no-any-return]
 
+    async def forget(self, prefix: str) -> None:
+        async with self.session.post(f"{self.receiver}/forget", params={"prefix": prefix}) as r:
+            r.raise_for_status()
+
     async def wait_received(self, target: int, timeout: float = 300) -> float:
         """Until the receiver has seen ``target`` requests; returns that moment."""
         await eventually(

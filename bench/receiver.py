@@ -7,7 +7,9 @@ carries ``sentAt`` (epoch seconds, stamped by the load generator on the same
 machine), the event→2xx latency.
 
 ``GET /count`` — requests seen; ``GET /stats?prefix=/p`` — for paths starting
-with the prefix: requests, 2xx, unique delivery ids, latency percentiles.
+with the prefix: requests, 2xx, unique delivery ids, latency percentiles;
+``GET /arrivals?prefix=/p`` — delivery id → first 2xx; ``POST /forget?prefix=/p``
+— drop what was seen there (after a warm-up).
 """
 
 from __future__ import annotations
@@ -105,11 +107,20 @@ async def arrivals(request: web.Request) -> web.Response:
     return web.json_response(found)
 
 
+async def forget(request: web.Request) -> web.Response:
+    """Drop what was seen on paths starting with ``prefix`` (after a warm-up)."""
+    prefix = request.query.get("prefix", "/")
+    for path in [path for path in tallies if path.startswith(prefix)]:
+        del tallies[path]
+    return web.json_response({"forgot": prefix})
+
+
 def main() -> None:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app.router.add_get("/count", count)
     app.router.add_get("/stats", stats)
     app.router.add_get("/arrivals", arrivals)
+    app.router.add_post("/forget", forget)
     app.router.add_route("*", "/{tail:.*}", hook)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 

@@ -48,7 +48,7 @@ def fetch_wait_ms(partitions: int) -> int:
     partition count (0.1 ms each, 20 to 500 ms). On Kafka, which answers as
     soon as data arrives, the longer wait costs no latency; on Tansu it
     bounds the extra latency of a worker with thousands of webhooks."""
-    return max(FETCH_MAX_WAIT_MS, min(500, FETCH_MAX_WAIT_MS + partitions // 10))
+    return max(FETCH_MAX_WAIT_MS, min(100, FETCH_MAX_WAIT_MS + partitions // 10))
 
 
 def manual_consumer_options() -> dict[str, Any]:

@@ -71,8 +71,8 @@ async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition])
     # the next assign() replaces the assignment is never answered: the
     # fetcher then waits forever and the consumer silently stops (seen on
     # the embedded broker's disk storage, where each lookup is slow).
-    unpositioned = [tp for tp in target if tp not in positions(consumer)]
-    committed = await _committed(consumer, unpositioned)
+    known = positions(consumer)
+    committed = await _committed(consumer, [tp for tp in target if tp not in known])
     kept_positions = {tp: pos for tp, pos in positions(consumer).items() if tp in target}
     paused = set(consumer.paused()) & target
     consumer.assign(sorted(target, key=lambda tp: (tp.topic, tp.partition)))
