@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     replication_factor: int = 1
     # Ingress access log: a line per request ("all"), only for refusals and
     # errors ("errors"), or none ("off"); requests are counted in metrics anyway.
-    access_log: Literal["all", "errors", "off"] = "all"
+    access_log: Literal["all", "errors", "off"] = "errors"
 
     _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
 

@@ -224,12 +224,10 @@ async def _receive(
     if seen_key:
         ingress.pending.add(seen_key)
     try:
-        await asyncio.wait_for(
-            ingress.producer.send_and_wait(
+        async with asyncio.timeout(STORE_TIMEOUT):  # no task per request, unlike wait_for
+            await ingress.producer.send_and_wait(
                 FLOW_TRIGGERS, key=listener.id.encode(), value=orjson.dumps(trigger)
-            ),
-            STORE_TIMEOUT,
-        )
+            )
         if seen_key:
             await ingress.producer.send(INBOUND_SEEN, key=seen_key.encode(), value=b"1")
             ingress.seen.apply(seen_key, b"1")
