@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from bench.harness import EventProducer, Stack, rss_mib, stack
 from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import read_records
-from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.processes import WorkerProcess, wait_slots_split
 from streams.broker import free_port
 from streams.topics import delivery_topic
 
@@ -370,7 +370,8 @@ async def two_workers_figure(s: Stack, one_worker: float) -> None:
     second = WorkerProcess(s.env, free_port(), s.workdir / "worker2.log")
     await second.start(timeout=180)
     try:
-        # Let the membership rebalance settle before measuring.
+        # Measure after the membership rebalance, not through it.
+        await wait_slots_split([s.worker, second])
         await delivered_per_second(s, "bench.one", 200, 1)
         rate = await delivered_per_second(s, "bench.one", DELIVERIES, 1)
         add("deliveries/s, 1 webhook, 2 workers", rate, "/s", "same, 1 worker (above)", one_worker)

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hookstream.testing.eventually import eventually
 from streams.child_process import terminate
+from streams.topics import SLOT_COUNT
 
 # Short delays so retry tests finish quickly: 1 attempt + 3 retries.
 RETRY_SCHEDULE = "1s,1s,2s"
@@ -119,3 +120,20 @@ def base_env(bootstrap: str, tokens: str) -> dict[str, str]:
         }
     )
     return env
+
+
+async def wait_slots_split(
+    workers: list[WorkerProcess], timeout: float = 90.0
+) -> list[dict[str, Any]]:
+    """Until the workers hold disjoint, non-empty shares of all the slots (a
+    membership rebalance is over); returns each one's status."""
+
+    async def split() -> list[dict[str, Any]] | None:
+        statuses = [await worker.status() for worker in workers]
+        shares = [set(status["slots"]) for status in statuses]
+        held = sum(len(share) for share in shares)
+        if all(shares) and held == SLOT_COUNT and len(set().union(*shares)) == SLOT_COUNT:
+            return statuses
+        return None
+
+    return await eventually(split, timeout=timeout, message="the workers never split the slots")

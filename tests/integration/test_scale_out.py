@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
-from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.processes import WorkerProcess, wait_slots_split
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
 from streams.broker import free_port
@@ -44,15 +44,7 @@ async def test_two_workers_share_the_work_and_deliver_every_event(
     second = WorkerProcess(process_env, free_port(), artifacts / f"worker-{unique}.log")
     await second.start()
     try:
-
-        async def slots_shared() -> tuple[dict[str, Any], dict[str, Any]] | None:
-            first, other = await worker.status(), await second.status()
-            a, b = set(first["slots"]), set(other["slots"])
-            if a and b and not a & b and len(a | b) == SLOT_COUNT:
-                return first, other
-            return None
-
-        await eventually(slots_shared, timeout=90, message="the two workers never split the slots")
+        await wait_slots_split([worker, second])
 
         # Created while both run: each webhook's topic is taken up by the owners
         # of its partitions, with no rebalance.
