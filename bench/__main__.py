@@ -36,6 +36,7 @@ CONCURRENCY = PARTITIONS * PER_PARTITION
 HTTP_REQUESTS = 6000
 KAFKA_MESSAGES = 50_000
 DELIVERIES = 6000
+ROUTER_EVENTS = 5000
 INGRESS_REQUESTS = 3000
 STEADY_SECONDS = 10
 WARM_UP = 50
@@ -115,17 +116,20 @@ async def delivered_per_second(s: Stack, event_type: str, events: int, fanout: i
     return events * fanout / (finished - started)
 
 
-async def routed_per_second(s: Stack, event_type: str, events: int, fanout: int) -> float:
+async def routed_per_second(
+    s: Stack, event_type: str, events: int, fanout: int, worker: WorkerProcess | None = None
+) -> float:
     """Deliveries written to delivery topics per second: the Kafka side of the
     pipeline (consume events, match, fan out, acknowledged produce)."""
+    worker = worker or s.worker
     metric = "hookstream_deliveries_routed_total"
-    base = await s.worker.metric(metric)
+    base = await worker.metric(metric)
     started = time.monotonic()
     async with EventProducer(s.bootstrap) as producer:
         await producer.send_and_wait(event_type, events, f"route-{started}")
 
     async def done() -> bool:
-        return await s.worker.metric(metric) >= base + events * fanout
+        return await worker.metric(metric) >= base + events * fanout
 
     await eventually(done, timeout=300, interval=0.02)
     return events * fanout / (time.monotonic() - started)
@@ -180,9 +184,13 @@ async def one_webhook_figures(s: Stack, http_rps: float) -> float:
     return one
 
 
-async def fanout_figures(s: Stack, http_rps: float, produce_rate: float) -> None:
+async def fanout_webhooks(s: Stack) -> None:
     for i in range(10):
         await s.webhook(name=f"fan{i}", url=f"{s.receiver}/fan{i}", events=["bench.fan"])
+
+
+async def fanout_figures(s: Stack, http_rps: float, produce_rate: float) -> None:
+    await fanout_webhooks(s)
     await delivered_per_second(s, "bench.fan", 2, 10)
     note(f"{DELIVERIES // 10} events x 10 webhooks …")
     fan = await delivered_per_second(s, "bench.fan", DELIVERIES // 10, 10)
@@ -191,7 +199,7 @@ async def fanout_figures(s: Stack, http_rps: float, produce_rate: float) -> None
     before = await s.received()
     routed = await routed_per_second(s, "bench.fan", 2000, 10)
     add(
-        "deliveries routed/s, 10-way fan-out",
+        "deliveries routed/s, 10-way fan-out (same process delivers them)",
         routed,
         "/s",
         "raw aiokafka produce msg/s",
@@ -379,6 +387,34 @@ async def two_workers_figure(s: Stack, one_worker: float) -> None:
         await second.stop()
 
 
+async def router_only_figure(s: Stack, produce_rate: float) -> None:
+    """Routing by a route-only worker (HOOKSTREAM_WORKER_ROLES=route), the
+    shape to run when routing is the bottleneck. The stack's worker is stopped
+    first (this is the last figure), so the router holds every routing slot
+    and nothing else runs in its process."""
+    if not any(row[0].startswith("deliveries/s, 10-webhook") for row in rows):
+        await fanout_webhooks(s)
+    await s.worker.stop()
+    router = WorkerProcess(
+        s.env | {"HOOKSTREAM_WORKER_ROLES": "route"}, free_port(), s.workdir / "router.log"
+    )
+    await router.start(timeout=180)
+    try:
+        await wait_slots_split([router])
+        await routed_per_second(s, "bench.fan", 200, 10, router)  # warm up
+        note(f"routing {ROUTER_EVENTS} events to 10 webhooks, route-only worker …")
+        routed = await routed_per_second(s, "bench.fan", ROUTER_EVENTS, 10, router)
+        add(
+            "deliveries routed/s, 10-way fan-out, route-only worker",
+            routed,
+            "/s",
+            "raw aiokafka produce msg/s",
+            produce_rate,
+        )
+    finally:
+        await router.stop()
+
+
 def print_table() -> None:
     print(
         f"\nhookstream bench — {os.cpu_count()} cores, embedded broker (memory), "
@@ -390,7 +426,7 @@ def print_table() -> None:
         print("| " + " | ".join(row) + " |")
 
 
-FIGURES = ("one", "fanout", "ingress", "latency", "churn", "topic", "many", "workers")
+FIGURES = ("one", "fanout", "ingress", "latency", "churn", "topic", "many", "workers", "router")
 
 
 async def ingress_figure(s: Stack, http_rps: float) -> None:
@@ -430,6 +466,8 @@ async def main(only: set[str]) -> None:
         if "workers" in only:
             await two_workers_figure(s, one)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
+        if "router" in only:
+            await router_only_figure(s, produce_rate)  # stops the stack's worker
         note(f"measured in {time.monotonic() - start:.0f}s")
     print_table()
 

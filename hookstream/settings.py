@@ -16,6 +16,8 @@ from hookstream.delivery.retry_schedule import parse_schedule, tier_labels
 from hookstream.tokens import Role, parse_tokens
 
 EMBEDDED_HOST = "127.0.0.1"
+# What a worker process can do; HOOKSTREAM_WORKER_ROLES picks some (default all).
+WORKER_ROLES = ("route", "deliver")
 DEFAULT_RETRY_SCHEDULE = "5s,1m,5m,30m,2h,8h,24h"
 
 
@@ -60,6 +62,10 @@ class Settings(BaseSettings):
     # Ingress access log: a line per request ("all"), only for refusals and
     # errors ("errors"), or none ("off"); requests are counted in metrics anyway.
     access_log: Literal["all", "errors", "off"] = "errors"
+    # What this worker process does: "route" (events.* → delivery topics),
+    # "deliver" (delivery topics and retry tiers → HTTP), or both (default).
+    # Routers and deliverers then scale out separately.
+    worker_roles: Annotated[frozenset[str], NoDecode] = frozenset(WORKER_ROLES)
 
     _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
 
@@ -67,6 +73,20 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_schedule(cls, value: Any) -> Any:
         return parse_schedule(value) if isinstance(value, str) else value
+
+    @field_validator("worker_roles", mode="before")
+    @classmethod
+    def _parse_roles(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        roles = frozenset(part.strip() for part in value.split(",") if part.strip())
+        unknown = roles - set(WORKER_ROLES)
+        if unknown or not roles:
+            raise ValueError(
+                f"HOOKSTREAM_WORKER_ROLES must name some of {', '.join(WORKER_ROLES)}; "
+                f"got {value!r}"
+            )
+        return roles
 
     def model_post_init(self, context: Any, /) -> None:
         # The token table is parsed once, here, so a malformed value fails at start.

@@ -19,6 +19,7 @@ from typing import Any
 import faust
 
 from agents.deliver_webhooks import DeliverWebhooks
+from agents.delivery_consumer import DeliveryConsumer
 from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
 from agents.run_flows import FlowRunner, define_run_flows
@@ -47,12 +48,12 @@ from streams.table import CompactedTable
 from streams.topics import (
     DELIVER_GROUP,
     FLOWS,
-    MEMBERSHIP_GROUP,
     RETRY_GROUP,
     ROUTE_GROUP,
     WEBHOOKS,
     WORKER_APP_ID,
     core_topics,
+    membership_group,
     retry_topic,
 )
 
@@ -60,11 +61,21 @@ log = logging.getLogger(__name__)
 
 
 class WorkerRuntime:
+    """What one worker process runs, by role (HOOKSTREAM_WORKER_ROLES):
+    ``route`` (events → delivery topics), ``deliver`` (delivery topics and
+    retry tiers → HTTP), or both; every worker runs the flows. Each role has
+    its own membership group, so routers and deliverers scale out separately."""
+
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.roles = settings.worker_roles
         self._built = False
         self.started = asyncio.Event()
+        self.route: RouteEvents | None = None
+        self.deliver: DeliverWebhooks | None = None
+        self.retry: RetryDeliveries | None = None
+        self.memberships: dict[str, SlotMembership] = {}
 
     def _count_restart(self, agent: str) -> None:
         self.metrics.agent_restarts.labels(agent=agent).inc()
@@ -72,23 +83,53 @@ class WorkerRuntime:
     def _build(self) -> None:
         """Create the clients; aiokafka requires a running event loop for this."""
         settings, metrics = self.settings, self.metrics
-        box = box_from(settings.configured_secret_key, settings.data_dir)
+        self._box = box_from(settings.configured_secret_key, settings.data_dir)
         bootstrap = settings.bootstrap_servers
-        supervised: dict[str, Any] = {"on_restart": self._count_restart}
+        self._supervised: dict[str, Any] = {"on_restart": self._count_restart}
         self.topics = TopicAdmin(bootstrap, settings.replication_factor)
         self.producer = new_producer(bootstrap)
+        self.webhooks: CompactedTable[Webhook] = CompactedTable(
+            bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, self._box), **self._supervised
+        )
+        self.flows: CompactedTable[Flow] = CompactedTable(
+            bootstrap, FLOWS, Flow.from_json, **self._supervised
+        )
+        self.flow_runner = FlowRunner(
+            flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
+        )
+        for role in sorted(self.roles):
+            self.memberships[role] = SlotMembership(
+                bootstrap, membership_group(role), name=f"membership:{role}", **self._supervised
+            )
+        self.catalogue: CatalogueWriter | None = None
+        if "route" in self.roles:
+            self._build_routing(bootstrap)
+        if "deliver" in self.roles:
+            self._build_delivery(bootstrap)
+
+    def _build_routing(self, bootstrap: str) -> None:
+        settings = self.settings
+        self.catalogue = CatalogueWriter(self.producer)
+        self.route = RouteEvents(
+            consumer=new_manual_consumer(bootstrap, ROUTE_GROUP, max_poll_records=2000),
+            membership=self.memberships["route"],
+            event_topics=settings.event_topics,
+            refresh_seconds=settings.topic_refresh_seconds,
+            delivery_partitions=settings.delivery_partitions,
+            table=self.webhooks,
+            producer=self.producer,
+            catalogue=self.catalogue,
+            topics=self.topics,
+            metrics=self.metrics,
+            **self._supervised,
+        )
+
+    def _build_delivery(self, bootstrap: str) -> None:
+        settings, metrics = self.settings, self.metrics
         # Its own producer with big batches: log records never queue behind
         # (or hold back) the deliveries and retries the main producer carries.
         self.log_producer = new_producer(bootstrap, linger_ms=20, max_batch_size=1024 * 1024)
         self.delivery_log = QueuedLogWriter(self.log_producer, metrics)
-        self.catalogue = CatalogueWriter(self.producer)
-        self.webhooks: CompactedTable[Webhook] = CompactedTable(
-            bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box), **supervised
-        )
-        self.flows: CompactedTable[Flow] = CompactedTable(
-            bootstrap, FLOWS, Flow.from_json, **supervised
-        )
-        self.membership = SlotMembership(bootstrap, MEMBERSHIP_GROUP, **supervised)
         self.sender = Sender(
             timeout=settings.delivery_timeout,
             allow_private_targets=settings.allow_private_targets,
@@ -100,24 +141,8 @@ class WorkerRuntime:
             api_url=settings.api_url,
             delivery_log=self.delivery_log,
         )
-        self.route = RouteEvents(
-            consumer=new_manual_consumer(bootstrap, ROUTE_GROUP, max_poll_records=2000),
-            membership=self.membership,
-            event_topics=settings.event_topics,
-            refresh_seconds=settings.topic_refresh_seconds,
-            delivery_partitions=settings.delivery_partitions,
-            table=self.webhooks,
-            producer=self.producer,
-            catalogue=self.catalogue,
-            topics=self.topics,
-            metrics=metrics,
-            **supervised,
-        )
-        self.flow_runner = FlowRunner(
-            flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
-        )
-        self.failures = FailureRouter(
-            box=box,
+        failures = FailureRouter(
+            box=self._box,
             producer=self.producer,
             webhooks=self.webhooks,
             schedule=settings.retry_schedule,
@@ -129,68 +154,76 @@ class WorkerRuntime:
             "table": self.webhooks,
             "attempter": self.attempter,
             "metrics": metrics,
-            "on_failure": self.failures,
-            **supervised,
+            "on_failure": failures,
+            **self._supervised,
         }
         self.deliver = DeliverWebhooks(
             consumer=new_manual_consumer(bootstrap, DELIVER_GROUP, max_poll_records=500),
-            membership=self.membership,
+            membership=self.memberships["deliver"],
             **shared,
         )
-        self.retry = RetryDeliveries(
-            topics=[retry_topic(label) for label in settings.retry_tiers],
-            consumer=new_group_consumer(bootstrap, RETRY_GROUP, max_poll_records=500),
-            **shared,
-        )
+        if settings.retry_tiers:
+            self.retry = RetryDeliveries(
+                topics=[retry_topic(label) for label in settings.retry_tiers],
+                consumer=new_group_consumer(bootstrap, RETRY_GROUP, max_poll_records=500),
+                **shared,
+            )
+
+    @property
+    def agents(self) -> list[RouteEvents | DeliveryConsumer]:
+        """The consumers of this worker's roles."""
+        return [loop for loop in (self.route, self.deliver, self.retry) if loop is not None]
 
     @property
     def loops(self) -> list[SupervisedLoop]:
         """Every supervised loop, in start order; all must run for /readyz."""
-        loops: list[SupervisedLoop] = [self.webhooks, self.flows, self.route, self.deliver]
-        if self.settings.retry_tiers:
-            loops.append(self.retry)
-        return [*loops, self.membership]
+        return [self.webhooks, self.flows, *self.agents, *self.memberships.values()]
 
     async def start(self) -> None:
         self._build()
         self._built = True
         await self.topics.start()
         await self.topics.ensure(core_topics(self.settings.retry_tiers))
-        for client in (self.producer, self.log_producer, self.sender):
-            await client.start()
-        await self.delivery_log.start()
-        await self.catalogue.start()
+        await self.producer.start()
+        if self.deliver is not None:
+            await self.log_producer.start()
+            await self.sender.start()
+            await self.delivery_log.start()
+        if self.catalogue is not None:
+            await self.catalogue.start()
         for view in (self.webhooks, self.flows):
             await view.start()
             await view.wait_ready()
-        await self.route.start()
-        await self.deliver.start()
-        # Both wait for a group join (about half the session timeout on Tansu):
-        # join the retry group and the membership group at the same time.
-        group_loops = [loop for loop in self.loops if loop in (self.retry, self.membership)]
-        await asyncio.gather(*(loop.start() for loop in group_loops))
+        for manual in (self.route, self.deliver):
+            if manual is not None:
+                await manual.start()
+        # Group joins take about half the session timeout on Tansu: join the
+        # retry group and the membership groups at the same time.
+        groups = [self.retry, *self.memberships.values()]
+        await asyncio.gather(*(loop.start() for loop in groups if loop is not None))
         self.started.set()
-        log.info("worker pipeline started webhooks=%d", len(self.webhooks))
+        log.info(
+            "worker pipeline started roles=%s webhooks=%d",
+            ",".join(sorted(self.roles)),
+            len(self.webhooks),
+        )
 
     async def stop(self) -> None:
         if not self._built:
             return
-        # Membership first (its release drains and commits what this process
-        # owns), then the consumers, then what they write with.
+        # Memberships first (their release drains and commits what this
+        # process owns), then the consumers, then what they write with.
         steps: list[Callable[[], Awaitable[None]]] = [
-            self.membership.stop,
-            self.route.stop,
-            self.deliver.stop,
-            self.retry.stop,
+            *(membership.stop for membership in self.memberships.values()),
+            *(agent.stop for agent in self.agents),
             self.webhooks.stop,
             self.flows.stop,
-            self.catalogue.stop,
-            self.delivery_log.stop,
-            self.sender.close,
-            self.log_producer.stop,
-            self.producer.stop,
-            self.topics.close,
         ]
+        if self.catalogue is not None:
+            steps.append(self.catalogue.stop)
+        if self.deliver is not None:
+            steps += [self.delivery_log.stop, self.sender.close, self.log_producer.stop]
+        steps += [self.producer.stop, self.topics.close]
         for close in steps:
             try:
                 await close()
@@ -214,12 +247,13 @@ class WorkerRuntime:
             return {"ready": False, "webhooks": {}}
         return {
             "ready": self.ready,
+            "roles": sorted(self.roles),
             "webhooks": {wh.id: wh.updated_at for wh in self.webhooks.values()},
-            # What this process owns right now (scale-out and debugging).
-            "slots": sorted(self.membership.slots),
+            # What this process owns right now, per role (scale-out and debugging).
+            "slots": {role: sorted(m.slots) for role, m in self.memberships.items()},
             "partitions": {
                 loop.name: sorted(f"{tp.topic}[{tp.partition}]" for tp in loop.assignment())
-                for loop in (self.route, self.deliver, self.retry)
+                for loop in self.agents
             },
         }
 

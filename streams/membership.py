@@ -49,9 +49,11 @@ class SlotMembership(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore
         bootstrap: str,
         group: str,
         *,
+        name: str = "membership",
         on_restart: Callable[[str], None] = no_restart_hook,
     ) -> None:
         super().__init__(on_restart=on_restart)
+        self.name = name
         self._consumer = new_group_consumer(bootstrap, group)
         self._slots: frozenset[int] = frozenset()
         self._release_hooks: list[Hook] = []
@@ -86,7 +88,7 @@ class SlotMembership(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._slots = frozenset(tp.partition for tp in assigned if tp.topic == WORKER_SLOTS)
-        log.info("worker owns %d of %d slots", len(self._slots), SLOT_COUNT)
+        log.info("%s: worker owns %d of %d slots", self.name, len(self._slots), SLOT_COUNT)
         self._assigned.set()
         for hook in self._assign_hooks:
             await hook()

@@ -28,11 +28,16 @@ INBOUND_LOG = "hookstream.inbound-log"
 
 
 # Worker membership: the partitions of this fixed topic ("slots") are shared
-# among worker processes by one consumer group; every other partition a worker
-# consumes is owned through them (streams/membership.py). It never carries records.
+# among the worker processes of one role (route, deliver) by that role's
+# consumer group; every other partition a worker consumes is owned through
+# them (streams/membership.py). It never carries records.
 WORKER_SLOTS = "hookstream.worker-slots"
 SLOT_COUNT = 64
-MEMBERSHIP_GROUP = "hookstream-workers"
+MEMBERSHIP_GROUP_PREFIX = "hookstream-workers-"
+
+
+def membership_group(role: str) -> str:
+    return MEMBERSHIP_GROUP_PREFIX + role
 
 DELIVERIES_PREFIX = "hookstream.deliveries."
 DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"

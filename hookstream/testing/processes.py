@@ -125,15 +125,18 @@ def base_env(bootstrap: str, tokens: str) -> dict[str, str]:
 async def wait_slots_split(
     workers: list[WorkerProcess], timeout: float = 90.0
 ) -> list[dict[str, Any]]:
-    """Until the workers hold disjoint, non-empty shares of all the slots (a
-    membership rebalance is over); returns each one's status."""
+    """Until, for every role, the workers running it hold disjoint, non-empty
+    shares of all the slots (membership rebalances are over); returns each
+    worker's status."""
 
     async def split() -> list[dict[str, Any]] | None:
         statuses = [await worker.status() for worker in workers]
-        shares = [set(status["slots"]) for status in statuses]
-        held = sum(len(share) for share in shares)
-        if all(shares) and held == SLOT_COUNT and len(set().union(*shares)) == SLOT_COUNT:
-            return statuses
-        return None
+        roles = {role for status in statuses for role in status["slots"]}
+        for role in roles:
+            shares = [set(status["slots"][role]) for status in statuses if role in status["slots"]]
+            held = sum(len(share) for share in shares)
+            if not all(shares) or held != SLOT_COUNT or len(set().union(*shares)) != SLOT_COUNT:
+                return None
+        return statuses
 
     return await eventually(split, timeout=timeout, message="the workers never split the slots")

@@ -96,6 +96,7 @@ async def test_two_workers_share_the_work_and_deliver_every_event(
         await second.stop()
 
     async def all_slots_back() -> bool:
-        return len((await worker.status())["slots"]) == SLOT_COUNT
+        slots = (await worker.status())["slots"]
+        return all(len(share) == SLOT_COUNT for share in slots.values())
 
     await eventually(all_slots_back, timeout=90, message="the slots never came back")
