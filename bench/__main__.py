@@ -4,7 +4,10 @@ figures from different machines or runs are not).
 
 Everything is local (bench/harness.py): embedded broker (memory), worker and
 ingress as their own processes, the receiver in its own process, the load
-generator here. Every HTTP figure uses the same receiver and the same
+generator here. Each raw limit is measured right before the figure printed
+beside it (a shared machine's speed drifts within a run: measured once at
+the start, the raw HTTP limit moved between 2 000 and 3 850 requests/s from
+run to run). Every HTTP figure uses the same receiver and the same
 concurrency: the raw client runs CONCURRENCY requests at once, and one
 webhook's deliveries run CONCURRENCY at once (its topic's partitions times the
 per-partition concurrency the bench sets). Latency is event produced → 2xx
@@ -92,6 +95,18 @@ async def raw_http(s: Stack, path: str, total: int) -> float:
     return total / (time.monotonic() - started)
 
 
+async def raw_limit(s: Stack) -> float:
+    """The raw HTTP limit, measured right before the figure set beside it, so
+    both see the same machine (a shared machine's speed drifts within a run)."""
+    note(f"raw aiohttp {HTTP_REQUESTS} requests, {CONCURRENCY} at once …")
+    return await raw_http(s, "/raw", HTTP_REQUESTS)
+
+
+async def raw_produce_limit(s: Stack) -> float:
+    note(f"raw aiokafka produce {KAFKA_MESSAGES} messages …")
+    return await raw_produce(s.bootstrap, KAFKA_MESSAGES)
+
+
 async def raw_produce(bootstrap: str, total: int) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
@@ -169,9 +184,10 @@ async def steady(
         await side
 
 
-async def one_webhook_figures(s: Stack, http_rps: float) -> float:
+async def one_webhook_figures(s: Stack) -> float:
     await s.webhook(name="one", url=f"{s.receiver}/one", events=["bench.one"], includeEntity=True)
     await delivered_per_second(s, "bench.one", 10, 1)  # warm up
+    http_rps = await raw_limit(s)
     note(f"{DELIVERIES} deliveries to one webhook …")
     one = await delivered_per_second(s, "bench.one", DELIVERIES, 1)
     add(
@@ -189,12 +205,14 @@ async def fanout_webhooks(s: Stack) -> None:
         await s.webhook(name=f"fan{i}", url=f"{s.receiver}/fan{i}", events=["bench.fan"])
 
 
-async def fanout_figures(s: Stack, http_rps: float, produce_rate: float) -> None:
+async def fanout_figures(s: Stack) -> None:
     await fanout_webhooks(s)
     await delivered_per_second(s, "bench.fan", 2, 10)
+    http_rps = await raw_limit(s)
     note(f"{DELIVERIES // 10} events x 10 webhooks …")
     fan = await delivered_per_second(s, "bench.fan", DELIVERIES // 10, 10)
     add("deliveries/s, 10-webhook fan-out", fan, "/s", "raw aiohttp client→server", http_rps)
+    produce_rate = await raw_produce_limit(s)
     note("routing 2000 events to 10 webhooks …")
     before = await s.received()
     routed = await routed_per_second(s, "bench.fan", 2000, 10)
@@ -335,7 +353,7 @@ async def new_topic_figure(s: Stack) -> None:
     )
 
 
-async def many_webhooks_figures(s: Stack, http_rps: float) -> None:
+async def many_webhooks_figures(s: Stack) -> None:
     for count in MANY:
         note(f"creating {count} webhooks …")
         started = time.monotonic()
@@ -367,6 +385,7 @@ async def many_webhooks_figures(s: Stack, http_rps: float) -> None:
             )
         )
         events = max(1, DELIVERIES // count)
+        http_rps = await raw_limit(s)
         note(f"{events} events x {count} webhooks …")
         rate = await delivered_per_second(s, f"bench.many{count}", events, count)
         add(f"deliveries/s, {count} webhooks", rate, "/s", "raw aiohttp client→server", http_rps)
@@ -387,7 +406,7 @@ async def two_workers_figure(s: Stack, one_worker: float) -> None:
         await second.stop()
 
 
-async def router_only_figure(s: Stack, produce_rate: float) -> None:
+async def router_only_figure(s: Stack) -> None:
     """Routing by a route-only worker (HOOKSTREAM_WORKER_ROLES=route), the
     shape to run when routing is the bottleneck. The stack's worker is stopped
     first (this is the last figure), so the router holds every routing slot
@@ -402,6 +421,7 @@ async def router_only_figure(s: Stack, produce_rate: float) -> None:
     try:
         await wait_slots_split([router])
         await routed_per_second(s, "bench.fan", 200, 10, router)  # warm up
+        produce_rate = await raw_produce_limit(s)
         note(f"routing {ROUTER_EVENTS} events to 10 webhooks, route-only worker …")
         routed = await routed_per_second(s, "bench.fan", ROUTER_EVENTS, 10, router)
         add(
@@ -429,9 +449,10 @@ def print_table() -> None:
 FIGURES = ("one", "fanout", "ingress", "latency", "churn", "topic", "many", "workers", "router")
 
 
-async def ingress_figure(s: Stack, http_rps: float) -> None:
+async def ingress_figure(s: Stack) -> None:
     status, listener = await s.api.call("POST", "/api/v1/listeners", json={"name": "bench"})
     assert status == 201, listener
+    http_rps = await raw_limit(s)
     note(f"{INGRESS_REQUESTS} inbound webhooks …")
     inbound = await ingress_accepted(s, f"{s.ingress_url}/hooks/{listener['id']}", INGRESS_REQUESTS)
     add("ingress 202s/s (acks=all)", inbound, "/s", "raw aiohttp client→server", http_rps)
@@ -443,18 +464,14 @@ async def main(only: set[str]) -> None:
         "HOOKSTREAM_DELIVERY_CONCURRENCY": str(PER_PARTITION),
     }
     async with stack(**env) as s:
-        note(f"raw aiohttp {HTTP_REQUESTS} requests, {CONCURRENCY} at once …")
-        http_rps = await raw_http(s, "/raw", HTTP_REQUESTS)
-        note(f"raw aiokafka produce {KAFKA_MESSAGES} messages …")
-        produce_rate = await raw_produce(s.bootstrap, KAFKA_MESSAGES)
         start = time.monotonic()
         one = 0.0
         if "one" in only or "workers" in only:
-            one = await one_webhook_figures(s, http_rps)
+            one = await one_webhook_figures(s)
         if "fanout" in only:
-            await fanout_figures(s, http_rps, produce_rate)
+            await fanout_figures(s)
         if "ingress" in only:
-            await ingress_figure(s, http_rps)
+            await ingress_figure(s)
         if "latency" in only:
             await latency_figures(s)
         if "churn" in only:
@@ -462,12 +479,12 @@ async def main(only: set[str]) -> None:
         if "topic" in only:
             await new_topic_figure(s)
         if "many" in only:
-            await many_webhooks_figures(s, http_rps)
+            await many_webhooks_figures(s)
         if "workers" in only:
             await two_workers_figure(s, one)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
         if "router" in only:
-            await router_only_figure(s, produce_rate)  # stops the stack's worker
+            await router_only_figure(s)  # stops the stack's worker
         note(f"measured in {time.monotonic() - start:.0f}s")
     print_table()
 
