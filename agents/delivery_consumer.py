@@ -50,6 +50,7 @@ FailureHandler = Callable[[Webhook, Delivery, AttemptResult], Awaitable[None]]
 
 class DeliveryConsumer(SupervisedLoop):
     name = "deliveries"
+    beats = True
 
     def __init__(
         self,
@@ -156,6 +157,7 @@ class DeliveryConsumer(SupervisedLoop):
                 if time.monotonic() - last_commit >= COMMIT_EVERY:
                     await self._commit(list(self._lanes))
                     last_commit = time.monotonic()
+            self.progressed()
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
 
     async def _consume_once(self) -> None:

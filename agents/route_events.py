@@ -94,6 +94,7 @@ def _acknowledged(send: Send) -> bool:
 
 class RouteEvents(SupervisedLoop):
     name = "route_events"
+    beats = True
 
     def __init__(
         self,
@@ -192,6 +193,7 @@ class RouteEvents(SupervisedLoop):
                 )
                 if batches:
                     await self._route_and_commit_later(batches)
+            self.progressed()
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
 
     async def _own(self, found: set[TopicPartition]) -> bool:

@@ -43,7 +43,7 @@ from streams.kafka import (
     new_producer,
 )
 from streams.membership import SlotMembership
-from streams.service import SupervisedLoop
+from streams.service import StallWatch, SupervisedLoop
 from streams.table import CompactedTable
 from streams.topics import (
     DELIVER_GROUP,
@@ -76,6 +76,8 @@ class WorkerRuntime:
         self.deliver: DeliverWebhooks | None = None
         self.retry: RetryDeliveries | None = None
         self.memberships: dict[str, SlotMembership] = {}
+        self.stall_watch = StallWatch(lambda: self.loops)
+        self._watch_task: asyncio.Task[None] | None = None
 
     def _count_restart(self, agent: str) -> None:
         self.metrics.agent_restarts.labels(agent=agent).inc()
@@ -201,6 +203,7 @@ class WorkerRuntime:
         # retry group and the membership groups at the same time.
         groups = [self.retry, *self.memberships.values()]
         await asyncio.gather(*(loop.start() for loop in groups if loop is not None))
+        self._watch_task = asyncio.create_task(self.stall_watch.run(), name="stall-watch")
         self.started.set()
         log.info(
             "worker pipeline started roles=%s webhooks=%d",
@@ -211,6 +214,8 @@ class WorkerRuntime:
     async def stop(self) -> None:
         if not self._built:
             return
+        if self._watch_task is not None:
+            self._watch_task.cancel()
         # Memberships first (their release drains and commits what this
         # process owns), then the consumers, then what they write with.
         steps: list[Callable[[], Awaitable[None]]] = [
@@ -237,10 +242,12 @@ class WorkerRuntime:
 
     @property
     def ready(self) -> bool:
-        """Tables loaded and every loop running (not down or backing off)."""
+        """Tables loaded and every loop running (not down, backing off or stalled)."""
         if not self._built or not self.started.is_set():
             return False
-        return self.webhooks.ready and self.flows.ready and all(loop.running for loop in self.loops)
+        tables = self.webhooks.ready and self.flows.ready
+        running = all(loop.running for loop in self.loops)
+        return tables and running and not self.stall_watch.stalled()
 
     def status(self) -> dict[str, Any]:
         if not self._built:

@@ -16,12 +16,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
+# A loop that beats (calls progressed() on every round) and has not for this
+# long is stuck somewhere: reported with where it waits, and not ready.
+STALL_AFTER = 30.0
+STALL_CHECK_EVERY = 5.0
 
 
 def no_restart_hook(name: str) -> None:
@@ -30,12 +35,31 @@ def no_restart_hook(name: str) -> None:
 
 class SupervisedLoop:
     name = "loop"
+    # True for loops whose every round calls progressed() (fetch loops: a
+    # round takes at most a poll timeout, data or not).
+    beats = False
 
     def __init__(self, *, on_restart: Callable[[str], None] = no_restart_hook) -> None:
         self._on_restart = on_restart
         self._task: asyncio.Task[None] | None = None
         self._healthy = False
+        self._last_progress = time.monotonic()
         self.restarts = 0
+
+    def progressed(self) -> None:
+        """One more round done (see ``beats``)."""
+        self._last_progress = time.monotonic()
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds since the last round of a beating loop that should be
+        running (0 for loops that do not beat or are not running)."""
+        if not self.beats or not self.running:
+            return 0.0
+        return max(0.0, now - self._last_progress)
+
+    def waiting_in(self) -> list[str]:
+        """Where the loop's task waits now, outermost first (``file:line in function``)."""
+        return await_chain(self._task) if self._task is not None else []
 
     async def setup(self) -> None:
         """Open what ``run`` needs (clients, subscriptions); runs once, in ``start``."""
@@ -72,6 +96,7 @@ class SupervisedLoop:
         backoff = FIRST_BACKOFF
         while True:
             started = time.monotonic()
+            self.progressed()
             try:
                 await self.run()
             except asyncio.CancelledError:
@@ -97,3 +122,62 @@ class SupervisedLoop:
                 except Exception:
                     log.exception("agent=%s could not recover; trying again", self.name)
             self._healthy = True
+
+
+def await_chain(task: asyncio.Task[Any]) -> list[str]:
+    """The coroutines a task is suspended in, outermost first. (``Task.get_stack``
+    gives only the outermost frame of a suspended task.)"""
+    found: list[str] = []
+    awaited: Any = task.get_coro()
+    while awaited is not None and len(found) < 50:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            found.append(f"awaiting {awaited!r}"[:200])
+            break
+        found.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return found
+
+
+class StallWatch:
+    """Reports beating loops that stopped making progress: a log line with
+    where each waits (once per stall, and when it moves again), and
+    :meth:`stalled` for readiness. A stall is a bug (every wait in these loops
+    has a timeout); this makes one visible instead of silent."""
+
+    def __init__(
+        self,
+        loops: Callable[[], Iterable[SupervisedLoop]],
+        *,
+        after: float = STALL_AFTER,
+        every: float = STALL_CHECK_EVERY,
+    ) -> None:
+        self._loops = loops
+        self._after = after
+        self._every = every
+        self._reported: set[str] = set()
+
+    def stalled(self) -> list[SupervisedLoop]:
+        now = time.monotonic()
+        return [
+            loop for loop in self._loops() if loop.beats and loop.stalled_for(now) >= self._after
+        ]
+
+    def check(self) -> None:
+        stalled = {loop.name: loop for loop in self.stalled()}
+        for name, loop in stalled.items():
+            if name not in self._reported:
+                log.error(
+                    "agent=%s made no progress for %.0fs; it waits in:\n  %s",
+                    name,
+                    loop.stalled_for(time.monotonic()),
+                    "\n  ".join(loop.waiting_in()),
+                )
+        for name in self._reported - set(stalled):
+            log.warning("agent=%s is making progress again", name)
+        self._reported = set(stalled)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            self.check()

@@ -32,6 +32,8 @@ V = TypeVar("V")
 
 
 class TopicView(SupervisedLoop):
+    beats = True  # a round takes at most the 500 ms poll
+
     def __init__(
         self,
         bootstrap: str,
@@ -119,6 +121,7 @@ class TopicView(SupervisedLoop):
                     self._ready.set()
             async with self._progress:
                 self._progress.notify_all()
+            self.progressed()
 
     async def catch_up(self, timeout: float) -> bool:
         """Read-after-write across processes: wait until everything acknowledged

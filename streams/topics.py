@@ -39,6 +39,7 @@ MEMBERSHIP_GROUP_PREFIX = "hookstream-workers-"
 def membership_group(role: str) -> str:
     return MEMBERSHIP_GROUP_PREFIX + role
 
+
 DELIVERIES_PREFIX = "hookstream.deliveries."
 DELIVERIES_PATTERN = r"^hookstream\.deliveries\..+"
 RETRIES_PREFIX = "hookstream.retries."

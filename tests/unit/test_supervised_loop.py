@@ -100,3 +100,57 @@ async def test_a_loop_that_returns_is_finished_not_restarted() -> None:
     await eventually(lambda: not loop.running, timeout=10)
     assert restarts == []
     await loop.stop()
+
+
+class Stuck(SupervisedLoop):
+    """Beats a few rounds, then waits on something that never comes."""
+
+    name = "stuck"
+    beats = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds = 0
+        self.release = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            self.rounds += 1
+            self.progressed()
+            if self.rounds == 3:
+                await self.wait_for_nothing()
+            await asyncio.sleep(0)
+
+    async def wait_for_nothing(self) -> None:
+        await self.release.wait()
+
+
+async def test_a_loop_that_stops_beating_is_reported_with_where_it_waits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = Stuck()
+    watch = service.StallWatch(lambda: [loop], after=0.05, every=0.01)
+    await loop.start()
+    watcher = asyncio.create_task(watch.run())
+    try:
+        await eventually(lambda: watch.stalled() == [loop])
+        await eventually(lambda: "made no progress" in caplog.text)
+        assert "in wait_for_nothing" in caplog.text
+        assert any("wait_for_nothing" in frame for frame in loop.waiting_in())
+
+        loop.release.set()  # it moves again: no longer stalled
+        await eventually(lambda: not watch.stalled())
+    finally:
+        watcher.cancel()
+        await loop.stop()
+
+
+async def test_loops_that_do_not_beat_are_never_stalled() -> None:
+    quiet = Flaky(failures=0, restarts=[])
+    watch = service.StallWatch(lambda: [quiet], after=0.0)
+    await quiet.start()
+    try:
+        await eventually(quiet.steady.is_set)
+        assert watch.stalled() == []
+    finally:
+        await quiet.stop()
