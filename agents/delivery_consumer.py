@@ -29,6 +29,7 @@ from hookstream.invalid_records import unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
+from streams.broker_compat import FetchWait
 from streams.kafka import stop_quietly
 from streams.lanes import PartitionLane
 from streams.poison import fetch_isolating
@@ -66,6 +67,7 @@ class DeliveryConsumer(SupervisedLoop):
     ) -> None:
         super().__init__(on_restart=on_restart)
         self._consumer = consumer
+        self._fetch_wait = FetchWait(consumer)
         self._producer = producer
         self._table = table
         self._attempter = attempter
@@ -164,6 +166,7 @@ class DeliveryConsumer(SupervisedLoop):
         batches = await fetch_isolating(
             self._consumer, timeout_ms=POLL_MS, max_records=None, on_unreadable=self._unreadable
         )
+        self._fetch_wait.after_fetch(bool(batches))
         now = time.time()
         for tp, records in batches.items():
             lane = self._lanes.get(tp)

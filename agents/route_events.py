@@ -34,6 +34,7 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
+from streams.broker_compat import FetchWait
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
 from streams.membership import SlotMembership
 from streams.owned import PartitionWatch, reassign
@@ -114,6 +115,7 @@ class RouteEvents(SupervisedLoop):
         super().__init__(on_restart=on_restart)
         self._pattern = re.compile(event_topics)  # fails fast on a bad HOOKSTREAM_EVENT_TOPICS
         self._consumer = consumer
+        self._fetch_wait = FetchWait(consumer)
         self._membership = membership
         self._watch = PartitionWatch(
             consumer,
@@ -193,6 +195,7 @@ class RouteEvents(SupervisedLoop):
                 )
                 if batches:
                     await self._route_and_commit_later(batches)
+            self._fetch_wait.after_fetch(bool(batches))
             self.progressed()
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
 

@@ -26,6 +26,15 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   meanwhile, which put up to half a second on every hop of the pipeline.
   Consumers wait at most 20 ms (on Kafka, which answers as soon as data
   arrives, this only makes idle consumers poll more often).
+* Tansu with object storage (``make run``'s disk mode) answers a fetch when
+  its wait expires even if reading the records from storage is still under
+  way: on a busy machine, with a 20 ms wait, a partition's fetches came back
+  empty again and again while its high watermark grew, and the consumer
+  never moved (seen as a pipeline that delivered nothing on a new topic;
+  a plain consumer with a 200 ms wait read the same records at once).
+  :class:`FetchWait` doubles a consumer's wait while fetches come back empty
+  although records are waiting, and brings it back down once they flow. On
+  Kafka, which answers with whatever is there, it never rises.
 * No idempotent producer or transactions on Tansu: producers use
   ``acks="all"`` without idempotence; delivery is at-least-once with stable
   delivery ids that receivers deduplicate on.
@@ -33,7 +42,10 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from aiokafka import AIOKafkaConsumer
 
 SESSION_TIMEOUT_MS = 10_000
 FETCH_MAX_WAIT_MS = 20
@@ -49,6 +61,56 @@ def fetch_wait_ms(partitions: int) -> int:
     soon as data arrives, the longer wait costs no latency; on Tansu it
     bounds the extra latency of a worker with thousands of webhooks."""
     return max(FETCH_MAX_WAIT_MS, min(100, FETCH_MAX_WAIT_MS + partitions // 10))
+
+
+# FetchWait: at most this long, and the lagging check at most this often.
+MAX_FETCH_WAIT_MS = 2000
+LAG_CHECK_EVERY = 1.0
+
+
+class FetchWait:
+    """The fetch wait of one consumer: ``fetch_wait_ms`` of its partition
+    count, times a factor that doubles while fetches come back empty although
+    records are waiting (position below the high watermark on a partition not
+    paused), and shrinks back while records flow. Call :meth:`after_fetch`
+    once per fetch round."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self.factor = 1.0
+        self._last_check = 0.0
+
+    def after_fetch(self, got_records: bool) -> None:
+        if got_records:
+            self.factor = max(1.0, self.factor * 0.8)
+        elif self.factor * FETCH_MAX_WAIT_MS < MAX_FETCH_WAIT_MS and self._lagging():
+            self.factor *= 2
+        assignment = _assignment(self._consumer)
+        base = fetch_wait_ms(len(assignment.tps) if assignment is not None else 0)
+        wait = min(MAX_FETCH_WAIT_MS, max(base, int(base * self.factor)))
+        self._consumer._fetcher._fetch_max_wait_ms = wait
+
+    def _lagging(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_check < LAG_CHECK_EVERY:
+            return False
+        self._last_check = now
+        assignment = _assignment(self._consumer)
+        if assignment is None:
+            return False
+        for tp in assignment.tps:
+            state = assignment.state_value(tp)
+            if state is None or state.paused or not state.has_valid_position:
+                continue
+            highwater = state.highwater
+            if highwater is not None and state.position < highwater:
+                return True
+        return False
+
+
+def _assignment(consumer: AIOKafkaConsumer) -> Any:
+    subscription = consumer._subscription.subscription
+    return None if subscription is None else subscription.assignment
 
 
 def manual_consumer_options() -> dict[str, Any]:

@@ -89,7 +89,8 @@ async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition])
         consumer._fetcher.request_offset_reset(unknown, OffsetResetStrategy.EARLIEST)
     if paused:
         consumer.pause(*paused)
-    # A fetch wait that grows with the assignment (see broker_compat).
+    # A fetch wait that grows with the assignment (see broker_compat;
+    # FetchWait keeps it up to date from then on).
     consumer._fetcher._fetch_max_wait_ms = fetch_wait_ms(len(target))
     change = Change(added=target - current, removed=current - target)
     log.info(

@@ -1,0 +1,98 @@
+"""FetchWait: a consumer's fetch wait rises while fetches come back empty
+although records are waiting, and comes back down once records flow. The
+consumer is a fake (pure logic): the broker behaviour that needs it is
+covered by the broker-restart integration test on disk storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+
+from streams import broker_compat
+from streams.broker_compat import FETCH_MAX_WAIT_MS, MAX_FETCH_WAIT_MS, FetchWait
+
+TP = TopicPartition("events.a", 0)
+
+
+@dataclass
+class State:
+    position: int = 0
+    highwater: int | None = None
+    paused: bool = False
+    has_valid_position: bool = True
+
+
+@dataclass
+class FakeAssignment:
+    states: dict[TopicPartition, State] = field(default_factory=lambda: {TP: State()})
+
+    @property
+    def tps(self) -> set[TopicPartition]:
+        return set(self.states)
+
+    def state_value(self, tp: TopicPartition) -> State:
+        return self.states[tp]
+
+
+class FakeConsumer:
+    def __init__(self) -> None:
+        self.assignment = FakeAssignment()
+        self._subscription = type(
+            "S", (), {"subscription": type("Sub", (), {"assignment": self.assignment})()}
+        )()
+        self._fetcher: Any = type("F", (), {"_fetch_max_wait_ms": FETCH_MAX_WAIT_MS})()
+
+    @property
+    def wait(self) -> int:
+        return int(self._fetcher._fetch_max_wait_ms)
+
+
+@pytest.fixture(autouse=True)
+def check_every_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(broker_compat, "LAG_CHECK_EVERY", 0.0)
+
+
+def test_empty_fetches_with_records_waiting_raise_the_wait_up_to_the_cap() -> None:
+    consumer = FakeConsumer()
+    consumer.assignment.states[TP].highwater = 5  # five records the broker did not hand over
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    waits = []
+    for _ in range(12):
+        tuner.after_fetch(got_records=False)
+        waits.append(consumer.wait)
+    assert waits[:3] == [2 * FETCH_MAX_WAIT_MS, 4 * FETCH_MAX_WAIT_MS, 8 * FETCH_MAX_WAIT_MS]
+    assert max(waits) == MAX_FETCH_WAIT_MS == waits[-1]
+
+
+def test_records_flowing_bring_the_wait_back_down() -> None:
+    consumer = FakeConsumer()
+    consumer.assignment.states[TP].highwater = 5
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    for _ in range(5):
+        tuner.after_fetch(got_records=False)
+    raised = consumer.wait
+    for _ in range(30):
+        tuner.after_fetch(got_records=True)
+    assert raised > FETCH_MAX_WAIT_MS
+    assert consumer.wait == FETCH_MAX_WAIT_MS
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        State(position=5, highwater=5),  # caught up: an empty fetch is just idle
+        State(position=0, highwater=5, paused=True),  # held back on purpose
+        State(position=0, highwater=None),  # nothing fetched yet
+        State(position=0, highwater=5, has_valid_position=False),  # being positioned
+    ],
+)
+def test_idle_or_held_partitions_leave_the_wait_alone(state: State) -> None:
+    consumer = FakeConsumer()
+    consumer.assignment.states[TP] = state
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    for _ in range(5):
+        tuner.after_fetch(got_records=False)
+    assert consumer.wait == FETCH_MAX_WAIT_MS
