@@ -140,6 +140,10 @@ class RouteEvents(SupervisedLoop):
         """The partitions this consumer holds now."""
         return set(self._consumer.assignment())
 
+    @property
+    def fetch_wait_ms(self) -> int:
+        return int(self._consumer._fetcher._fetch_max_wait_ms)
+
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:
         # Assigned nothing until the first refresh; unassigned, aiokafka's

@@ -262,6 +262,8 @@ class WorkerRuntime:
                 loop.name: sorted(f"{tp.topic}[{tp.partition}]" for tp in loop.assignment())
                 for loop in self.agents
             },
+            # The fetch wait each consumer uses now (streams/broker_compat.FetchWait).
+            "fetch_wait_ms": {loop.name: loop.fetch_wait_ms for loop in self.agents},
         }
 
 

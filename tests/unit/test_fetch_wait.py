@@ -96,3 +96,30 @@ def test_idle_or_held_partitions_leave_the_wait_alone(state: State) -> None:
     for _ in range(5):
         tuner.after_fetch(got_records=False)
     assert consumer.wait == FETCH_MAX_WAIT_MS
+
+
+def many_partitions(count: int) -> FakeConsumer:
+    consumer = FakeConsumer()
+    consumer.assignment.states = {TopicPartition(f"t{n}", 0): State() for n in range(count)}
+    return consumer
+
+
+def test_an_idle_consumer_of_many_partitions_polls_less_until_records_come() -> None:
+    consumer = many_partitions(4000)
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    tuner.after_fetch(got_records=False)
+    busy = consumer.wait
+    for _ in range(broker_compat.IDLE_AFTER_ROUNDS):
+        tuner.after_fetch(got_records=False)
+    idle = consumer.wait
+    tuner.after_fetch(got_records=True)
+    assert idle == broker_compat.MAX_IDLE_WAIT_MS > busy
+    assert consumer.wait == busy
+
+
+def test_an_idle_consumer_of_few_partitions_keeps_its_short_wait() -> None:
+    consumer = many_partitions(8)
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    for _ in range(broker_compat.IDLE_AFTER_ROUNDS * 2):
+        tuner.after_fetch(got_records=False)
+    assert consumer.wait == FETCH_MAX_WAIT_MS
