@@ -408,16 +408,18 @@ async def two_workers_figure(s: Stack, one_worker: float) -> None:
 
 async def router_only_figure(s: Stack) -> None:
     """Routing by a route-only worker (HOOKSTREAM_WORKER_ROLES=route), the
-    shape to run when routing is the bottleneck. The stack's worker is stopped
-    first (this is the last figure), so the router holds every routing slot
+    shape to run when routing is the bottleneck. The stack's worker is then
+    stopped (this is the last figure), so the router holds every routing slot
     and nothing else runs in its process."""
     if not any(row[0].startswith("deliveries/s, 10-webhook") for row in rows):
         await fanout_webhooks(s)
-    await s.worker.stop()
     router = WorkerProcess(
         s.env | {"HOOKSTREAM_WORKER_ROLES": "route"}, free_port(), s.workdir / "router.log"
     )
+    # Started before the stack's worker stops: joining the worker group right
+    # after a member left waited minutes on the embedded broker.
     await router.start(timeout=180)
+    await s.worker.stop()
     try:
         await wait_slots_split([router])
         await routed_per_second(s, "bench.fan", 200, 10, router)  # warm up
