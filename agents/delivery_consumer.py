@@ -112,7 +112,8 @@ class DeliveryConsumer(SupervisedLoop):
 
     @property
     def fetch_wait_ms(self) -> int:
-        return int(self._consumer._fetcher._fetch_max_wait_ms)
+        fetcher = self._consumer._fetcher  # None until the consumer starts
+        return int(fetcher._fetch_max_wait_ms) if fetcher is not None else 0
 
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:
@@ -170,7 +171,9 @@ class DeliveryConsumer(SupervisedLoop):
         batches = await fetch_isolating(
             self._consumer, timeout_ms=POLL_MS, max_records=None, on_unreadable=self._unreadable
         )
-        self._fetch_wait.after_fetch(bool(batches))
+        # A paused partition is not idleness: its resume must not wait out a
+        # long idle fetch already in flight.
+        self._fetch_wait.after_fetch(bool(batches) or bool(self._paused))
         now = time.time()
         for tp, records in batches.items():
             lane = self._lanes.get(tp)

@@ -142,7 +142,8 @@ class RouteEvents(SupervisedLoop):
 
     @property
     def fetch_wait_ms(self) -> int:
-        return int(self._consumer._fetcher._fetch_max_wait_ms)
+        fetcher = self._consumer._fetcher  # None until the consumer starts
+        return int(fetcher._fetch_max_wait_ms) if fetcher is not None else 0
 
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:

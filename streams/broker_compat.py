@@ -87,8 +87,10 @@ class FetchWait:
       storage item above);
     * idle for IDLE_AFTER_ROUNDS rounds: a wait that grows with the partition
       count, so idle polling stays cheap; the first records end it. On Kafka
-      this costs no latency (it answers as soon as records arrive); on Tansu
-      the first event after a quiet spell waits up to that long.
+      new records cost no latency (it answers as soon as they arrive); on
+      Tansu the first event after a quiet spell waits up to that long. A
+      partition resumed during a long fetch waits for it on any broker, so
+      the delivery loop does not count rounds with paused partitions as idle.
     """
 
     def __init__(self, consumer: AIOKafkaConsumer) -> None:

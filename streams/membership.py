@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 
+# How long a stopping worker spends finishing and committing what it owns
+# before it leaves the group anyway.
+LEAVE_GRACE = 15.0
+
 
 def slot_of(topic: str, partition: int, slots: int = SLOT_COUNT) -> int:
     return zlib.crc32(f"{topic}/{partition}".encode()) % slots
@@ -109,4 +113,16 @@ class SlotMembership(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore
             await self._consumer.getmany(timeout_ms=1000)
 
     async def teardown(self) -> None:
+        # Leaving the group hands the slots to the others, who resume from
+        # the committed offsets: finish and commit everything owned first
+        # (aiokafka's stop() leaves without calling on_partitions_revoked).
+        self._slots = frozenset()
+        self._assigned.clear()
+        try:
+            # Bounded: with the broker gone, acknowledgements never come.
+            async with asyncio.timeout(LEAVE_GRACE):
+                for release in self._release_hooks:
+                    await release()
+        except Exception:  # uncommitted work is redone by the next owner
+            log.warning("%s: could not finish everything before leaving", self.name, exc_info=True)
         await stop_quietly(self._consumer, self.name)

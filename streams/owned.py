@@ -175,8 +175,15 @@ class PartitionWatch:
             found = await self._look()
             if found is None:
                 wait = RETRY_EVERY
-            elif await self._apply(found) or prompted:
-                settle_until = time.monotonic() + self._settle_for
+            else:
+                try:
+                    if await self._apply(found) or prompted:
+                        settle_until = time.monotonic() + self._settle_for
+                except (TimeoutError, KafkaError) as exc:
+                    # e.g. committed offsets not fetched in time: try again
+                    # soon rather than restart the whole agent.
+                    log.warning("could not take up %s (will try again): %r", self._what, exc)
+                    wait = RETRY_EVERY
             if time.monotonic() < settle_until:
                 wait = min(wait, self._settle_every)
             prompted = await self._until_due(time.monotonic() + wait)

@@ -132,7 +132,7 @@ async def test_a_failed_look_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> 
     consumer, apply = FakeConsumer(), Recorder()
     consumer._client.failures_left = 2
     consumer._client.cluster = FakeCluster({"events.d": 1})
-    async with running(watch_of(consumer, apply)):
+    async with running(watch_of(consumer, apply, settle_for=0.0)):
         await eventually(lambda: bool(apply.applied))
     assert consumer._client.looks == 3
     assert apply.applied == [{TopicPartition("events.d", 0)}]
