@@ -67,7 +67,7 @@ class DeliveryConsumer(SupervisedLoop):
     ) -> None:
         super().__init__(on_restart=on_restart)
         self._consumer = consumer
-        self._fetch_wait = FetchWait(consumer)
+        self.fetch_wait = FetchWait(consumer)
         self._producer = producer
         self._table = table
         self._attempter = attempter
@@ -109,11 +109,6 @@ class DeliveryConsumer(SupervisedLoop):
     def assignment(self) -> set[TopicPartition]:
         """The partitions this consumer holds now."""
         return set(self._consumer.assignment())
-
-    @property
-    def fetch_wait_ms(self) -> int:
-        fetcher = self._consumer._fetcher  # None until the consumer starts
-        return int(fetcher._fetch_max_wait_ms) if fetcher is not None else 0
 
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:
@@ -173,7 +168,7 @@ class DeliveryConsumer(SupervisedLoop):
         )
         # A paused partition is not idleness: its resume must not wait out a
         # long idle fetch already in flight.
-        self._fetch_wait.after_fetch(bool(batches) or bool(self._paused))
+        self.fetch_wait.after_fetch(bool(batches) or bool(self._paused))
         now = time.time()
         for tp, records in batches.items():
             lane = self._lanes.get(tp)

@@ -115,7 +115,7 @@ class RouteEvents(SupervisedLoop):
         super().__init__(on_restart=on_restart)
         self._pattern = re.compile(event_topics)  # fails fast on a bad HOOKSTREAM_EVENT_TOPICS
         self._consumer = consumer
-        self._fetch_wait = FetchWait(consumer)
+        self.fetch_wait = FetchWait(consumer)
         self._membership = membership
         self._watch = PartitionWatch(
             consumer,
@@ -139,11 +139,6 @@ class RouteEvents(SupervisedLoop):
     def assignment(self) -> set[TopicPartition]:
         """The partitions this consumer holds now."""
         return set(self._consumer.assignment())
-
-    @property
-    def fetch_wait_ms(self) -> int:
-        fetcher = self._consumer._fetcher  # None until the consumer starts
-        return int(fetcher._fetch_max_wait_ms) if fetcher is not None else 0
 
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:
@@ -200,7 +195,7 @@ class RouteEvents(SupervisedLoop):
                 )
                 if batches:
                     await self._route_and_commit_later(batches)
-            self._fetch_wait.after_fetch(bool(batches))
+            self.fetch_wait.after_fetch(bool(batches))
             self.progressed()
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
 

@@ -263,7 +263,7 @@ class WorkerRuntime:
                 for loop in self.agents
             },
             # The fetch wait each consumer uses now (streams/broker_compat.FetchWait).
-            "fetch_wait_ms": {loop.name: loop.fetch_wait_ms for loop in self.agents},
+            "fetch_wait_ms": {loop.name: loop.fetch_wait.ms for loop in self.agents},
         }
 
 

@@ -57,7 +57,7 @@ def fetch_wait_ms(partitions: int) -> int:
     fetch response names every partition, decoded in pure Python: a worker
     holding the topics of a thousand webhooks (4 000 partitions) spent most
     of its CPU decoding empty responses at 20 ms. So the wait grows with the
-    partition count (0.1 ms each, 20 to 500 ms). On Kafka, which answers as
+    partition count (0.1 ms each, 20 to 100 ms). On Kafka, which answers as
     soon as data arrives, the longer wait costs no latency; on Tansu it
     bounds the extra latency of a worker with thousands of webhooks."""
     return max(FETCH_MAX_WAIT_MS, min(100, FETCH_MAX_WAIT_MS + partitions // 10))
@@ -67,10 +67,10 @@ def fetch_wait_ms(partitions: int) -> int:
 MAX_FETCH_WAIT_MS = 2000
 LAG_CHECK_EVERY = 1.0
 # Idle (this many empty rounds in a row), a consumer holding many partitions
-# waits longer: each round decodes every partition (about 12 us each, pure
-# Python), so an idle worker with a thousand webhooks (4 000 partitions)
-# spent half a core polling. A quarter of a millisecond per partition keeps
-# that near 5 %, up to MAX_IDLE_WAIT_MS.
+# waits longer: each round encodes and decodes every partition in pure
+# Python, so an idle worker with a thousand webhooks (4 000 partitions)
+# spent half a core polling. A quarter of a millisecond per partition, up to
+# MAX_IDLE_WAIT_MS, makes the rounds of such a worker rare.
 IDLE_AFTER_ROUNDS = 20
 IDLE_MS_PER_PARTITION = 0.25
 MAX_IDLE_WAIT_MS = 1000
@@ -98,6 +98,12 @@ class FetchWait:
         self.factor = 1.0
         self._empty_rounds = 0
         self._last_check = 0.0
+
+    @property
+    def ms(self) -> int:
+        """The wait in use now (0 before the consumer starts)."""
+        fetcher = self._consumer._fetcher  # None until the consumer starts
+        return int(fetcher._fetch_max_wait_ms) if fetcher is not None else 0
 
     def after_fetch(self, got_records: bool) -> None:
         if got_records:

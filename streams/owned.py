@@ -20,8 +20,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.consumer.fetcher import OffsetResetStrategy
 from aiokafka.errors import KafkaError
 
-from streams.broker_compat import fetch_wait_ms
-
 log = logging.getLogger(__name__)
 
 COMMITTED_TIMEOUT = 10.0
@@ -89,9 +87,6 @@ async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition])
         consumer._fetcher.request_offset_reset(unknown, OffsetResetStrategy.EARLIEST)
     if paused:
         consumer.pause(*paused)
-    # A fetch wait that grows with the assignment (see broker_compat;
-    # FetchWait keeps it up to date from then on).
-    consumer._fetcher._fetch_max_wait_ms = fetch_wait_ms(len(target))
     change = Change(added=target - current, removed=current - target)
     log.info(
         "assignment now %d partitions (+%d -%d)",

@@ -140,3 +140,14 @@ async def wait_slots_split(
         return statuses
 
     return await eventually(split, timeout=timeout, message="the workers never split the slots")
+
+
+async def wait_all_slots(worker: WorkerProcess, timeout: float = 120.0) -> None:
+    """Until ``worker`` holds every slot of each of its roles again (the
+    others have left and the membership rebalances are over)."""
+
+    async def all_back() -> bool:
+        slots = (await worker.status())["slots"]
+        return all(len(share) == SLOT_COUNT for share in slots.values())
+
+    await eventually(all_back, timeout=timeout, message="the slots never came back")

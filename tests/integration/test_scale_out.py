@@ -12,11 +12,10 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
-from hookstream.testing.processes import WorkerProcess, wait_slots_split
+from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
 from streams.broker import free_port
-from streams.topics import SLOT_COUNT
 from tests.conftest import send_event
 
 WEBHOOKS = 4
@@ -95,8 +94,4 @@ async def test_two_workers_share_the_work_and_deliver_every_event(
     finally:
         await second.stop()
 
-    async def all_slots_back() -> bool:
-        slots = (await worker.status())["slots"]
-        return all(len(share) == SLOT_COUNT for share in slots.values())
-
-    await eventually(all_slots_back, timeout=90, message="the slots never came back")
+    await wait_all_slots(worker, timeout=90)

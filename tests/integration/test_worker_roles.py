@@ -11,13 +11,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
-from hookstream.testing.eventually import eventually
-from hookstream.testing.processes import WorkerProcess, wait_slots_split
+from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
 from streams.broker import free_port
 from streams.kafka import TopicAdmin
-from streams.topics import SLOT_COUNT, TopicSpec
+from streams.topics import TopicSpec
 from tests.conftest import send_event
 
 WEBHOOKS = 4
@@ -99,8 +98,4 @@ async def test_routers_and_deliverers_scale_separately(
 
     # The session's worker takes every slot of both roles back before the
     # next test relies on it.
-    async def all_slots_back() -> bool:
-        slots = (await worker.status())["slots"]
-        return all(len(share) == SLOT_COUNT for share in slots.values())
-
-    await eventually(all_slots_back, timeout=120, message="the slots never came back")
+    await wait_all_slots(worker, timeout=120)
