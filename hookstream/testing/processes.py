@@ -151,3 +151,12 @@ async def wait_all_slots(worker: WorkerProcess, timeout: float = 120.0) -> None:
         return all(len(share) == SLOT_COUNT for share in slots.values())
 
     await eventually(all_back, timeout=timeout, message="the slots never came back")
+
+
+def delivery_partitions(status: dict[str, Any], webhook_ids: list[str]) -> set[str]:
+    """The delivery partitions of these webhooks a worker's status says it consumes."""
+    return {
+        tp
+        for tp in status["partitions"].get("deliver_webhooks", ())
+        if any(f".{webhook_id}[" in tp for webhook_id in webhook_ids)
+    }

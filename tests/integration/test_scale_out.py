@@ -6,13 +6,17 @@ Webhooks created while both run are picked up without a rebalance."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
-from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
+from hookstream.testing.processes import (
+    WorkerProcess,
+    delivery_partitions,
+    wait_all_slots,
+    wait_slots_split,
+)
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
 from streams.broker import free_port
@@ -20,14 +24,6 @@ from tests.conftest import send_event
 
 WEBHOOKS = 4
 EVENTS = 120
-
-
-def delivery_partitions(status: dict[str, Any], webhook_ids: list[str]) -> set[str]:
-    return {
-        tp
-        for tp in status["partitions"]["deliver_webhooks"]
-        if any(f".{webhook_id}[" in tp for webhook_id in webhook_ids)
-    }
 
 
 async def test_two_workers_share_the_work_and_deliver_every_event(

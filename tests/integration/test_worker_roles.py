@@ -11,7 +11,13 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
-from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
+from hookstream.testing.eventually import eventually
+from hookstream.testing.processes import (
+    WorkerProcess,
+    delivery_partitions,
+    wait_all_slots,
+    wait_slots_split,
+)
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
 from streams.broker import free_port
@@ -71,6 +77,15 @@ async def test_routers_and_deliverers_scale_separately(
         for process in (router, deliverer):
             for webhook in webhooks:
                 await process.wait_knows(webhook)
+        ids = [webhook["id"] for webhook in webhooks]
+
+        async def deliveries_split() -> bool:
+            mine = delivery_partitions(await worker.status(), ids)
+            theirs = delivery_partitions(await deliverer.status(), ids)
+            return len(mine | theirs) == WEBHOOKS * 4 and bool(theirs) and not mine & theirs
+
+        # 16 partitions over 64 slots: the deliverer owns some once it has taken them up.
+        await eventually(deliveries_split, timeout=60)
         for n in range(EVENTS):
             await send_event(
                 producer,
@@ -82,8 +97,6 @@ async def test_routers_and_deliverers_scale_separately(
             delivered = {receiver.header(r, "X-Etl-Webhook-Event-Id") for r in received}
             expected = {delivery_id_for(webhook["id"], f"e-{unique}-{n}") for n in range(EVENTS)}
             assert delivered == expected
-
-        ids = [webhook["id"] for webhook in webhooks]
 
         async def total(process: WorkerProcess, sample: str, **labels: str) -> float:
             return sum([await process.metric(sample, webhook=i, **labels) for i in ids])
