@@ -72,6 +72,11 @@ class Metrics:
             "Delivery-log records dropped because the log writer fell behind",
             registry=r,
         )
+        self.inbound_log_dropped = Counter(
+            "hookstream_inbound_log_dropped",
+            "Inbound-log records dropped because the ingress's log writer fell behind",
+            registry=r,
+        )
         self.retries_scheduled = Counter(
             "hookstream_retries_scheduled",
             "Failed deliveries scheduled for another attempt",

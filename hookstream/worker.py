@@ -25,7 +25,7 @@ from agents.route_events import RouteEvents
 from agents.run_flows import FlowRunner, define_run_flows
 from hookstream.catalogue import CatalogueWriter
 from hookstream.delivery.attempts import Attempter
-from hookstream.delivery.delivery_log import QueuedLogWriter
+from hookstream.delivery.delivery_log import queued_delivery_log
 from hookstream.delivery.failure_router import FailureRouter
 from hookstream.delivery.sender import Sender
 from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -131,7 +131,7 @@ class WorkerRuntime:
         # Its own producer with big batches: log records never queue behind
         # (or hold back) the deliveries and retries the main producer carries.
         self.log_producer = new_producer(bootstrap, linger_ms=20, max_batch_size=1024 * 1024)
-        self.delivery_log = QueuedLogWriter(self.log_producer, metrics)
+        self.delivery_log = queued_delivery_log(self.log_producer, metrics)
         self.sender = Sender(
             timeout=settings.delivery_timeout,
             allow_private_targets=settings.allow_private_targets,

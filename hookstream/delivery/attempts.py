@@ -71,7 +71,7 @@ def seconds_since(iso_timestamp: str, now: float) -> float | None:
 
 class Attempter:
     """``delivery_log`` takes the delivery-log record without waiting (the worker's
-    QueuedLogWriter); without one, the record is sent on ``producer`` and its
+    queued_delivery_log); without one, the record is sent on ``producer`` and its
     acknowledgement awaited (the API's ping shows what it wrote)."""
 
     def __init__(
