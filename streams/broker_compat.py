@@ -168,4 +168,10 @@ def faust_broker_options() -> dict[str, Any]:
 
 
 def producer_options() -> dict[str, Any]:
-    return {"acks": "all", "enable_idempotence": False, "linger_ms": 5}
+    """No linger: each hop of the pipeline (event -> delivery record -> 2xx,
+    inbound request -> 202) waits for its acknowledgement, so a linger is
+    latency on every hop (5 ms made a lone inbound request take 8 ms instead
+    of 1). Records still batch under load: aiokafka keeps one produce
+    request in flight per broker and sends what queued meanwhile as one.
+    Logs for people, which nobody waits for, set their own linger."""
+    return {"acks": "all", "enable_idempotence": False, "linger_ms": 0}

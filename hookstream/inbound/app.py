@@ -77,11 +77,7 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
         bootstrap = settings.bootstrap_servers
         await ensure_core_topics(bootstrap, settings.replication_factor)
         box = box_from(settings.configured_secret_key, settings.data_dir)
-        # No linger: every record here has a sender waiting for its 202 (a 5 ms
-        # linger made a lone request take 8 ms instead of 1). Under load the
-        # records still batch: aiokafka keeps one request in flight per
-        # broker and sends what queued meanwhile as one.
-        producer = new_producer(bootstrap, request_timeout_ms=PRODUCER_TIMEOUT_MS, linger_ms=0)
+        producer = new_producer(bootstrap, request_timeout_ms=PRODUCER_TIMEOUT_MS)
         await producer.start()
         inbound_log = QueuedWriter(producer, INBOUND_LOG, app[METRICS_KEY].inbound_log_dropped.inc)
         await inbound_log.start()
