@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -110,6 +111,16 @@ class DeliveryConsumer(SupervisedLoop):
         """The partitions this consumer holds now."""
         return set(self._consumer.assignment())
 
+    def load(self) -> dict[str, int]:
+        """Records unfinished and being handled now, over every lane, and the
+        partitions paused (for /internal/status)."""
+        lanes = self._lanes.values()
+        return {
+            "unfinished": sum(lane.backlog for lane in lanes),
+            "running": sum(lane.running for lane in lanes),
+            "paused": len(self._paused),
+        }
+
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:
         self.subscribe()
@@ -174,7 +185,11 @@ class DeliveryConsumer(SupervisedLoop):
             lane = self._lanes.get(tp)
             if lane is None:
                 lane = self._lanes[tp] = PartitionLane(
-                    f"{tp.topic}[{tp.partition}]", self._handle, self.lane_concurrency(tp)
+                    f"{tp.topic}[{tp.partition}]",
+                    self._handle,
+                    self.lane_concurrency(tp),
+                    low_water=BACKLOG_LOW,
+                    on_low=functools.partial(self._resume_now, tp),
                 )
             for record in records:
                 due = self.hold_until(record)
@@ -189,14 +204,24 @@ class DeliveryConsumer(SupervisedLoop):
             if lane.backlog >= BACKLOG_HIGH:
                 self._pause(tp)
         for tp in list(self._paused):
-            if self._held_until.get(tp, 0.0) > now:
-                continue
-            self._held_until.pop(tp, None)
-            lane = self._lanes.get(tp)
-            if lane is None or lane.backlog <= BACKLOG_LOW:
-                self._paused.discard(tp)
-                with contextlib.suppress(IllegalStateError):  # no longer assigned
-                    self._consumer.resume(tp)
+            self._resume_if_ready(tp, now)
+
+    def _resume_now(self, tp: TopicPartition) -> None:
+        self._resume_if_ready(tp, time.time())
+
+    def _resume_if_ready(self, tp: TopicPartition, now: float) -> None:
+        """Resume a partition paused here once it is due and its lane has room.
+        Called each fetch round and by the lane the moment its backlog falls
+        to BACKLOG_LOW (aiokafka's fetcher sends a fetch for a resumed
+        partition at once)."""
+        if tp not in self._paused or self._held_until.get(tp, 0.0) > now:
+            return
+        self._held_until.pop(tp, None)
+        lane = self._lanes.get(tp)
+        if lane is None or lane.backlog <= BACKLOG_LOW:
+            self._paused.discard(tp)
+            with contextlib.suppress(IllegalStateError):  # no longer assigned
+                self._consumer.resume(tp)
 
     def _pause(self, tp: TopicPartition) -> None:
         self._consumer.pause(tp)

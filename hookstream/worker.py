@@ -264,6 +264,10 @@ class WorkerRuntime:
             },
             # The fetch wait each consumer uses now (streams/broker_compat.FetchWait).
             "fetch_wait_ms": {loop.name: loop.fetch_wait.ms for loop in self.agents},
+            # Delivery loops: records unfinished, in flight, partitions paused.
+            "load": {
+                loop.name: loop.load() for loop in self.agents if isinstance(loop, DeliveryConsumer)
+            },
         }
 
 

@@ -173,5 +173,17 @@ def producer_options() -> dict[str, Any]:
     latency on every hop (5 ms made a lone inbound request take 8 ms instead
     of 1). Records still batch under load: aiokafka keeps one produce
     request in flight per broker and sends what queued meanwhile as one.
-    Logs for people, which nobody waits for, set their own linger."""
-    return {"acks": "all", "enable_idempotence": False, "linger_ms": 0}
+    Logs for people, which nobody waits for, set their own linger.
+
+    Batches of up to 512 KiB (aiokafka's default is 16 KiB): with one request
+    in flight, each request carries one batch per partition, so 16 KiB held
+    the router to about 23 deliveries per partition per round trip; the
+    deliveries it had routed waited in its producer while the delivery loop
+    ran dry (one webhook: 2,100-2,500 -> 3,070 deliveries/s). Below Kafka's
+    default 1 MiB message.max.bytes."""
+    return {
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 0,
+        "max_batch_size": 512 * 1024,
+    }

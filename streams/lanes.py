@@ -57,11 +57,26 @@ Handler = Callable[[Any], Awaitable[None]]
 
 
 class PartitionLane:
-    def __init__(self, name: str, handler: Handler, concurrency: int) -> None:
+    """``on_low`` is called each time a finished record brings the backlog
+    down to ``low_water``: the dispatcher resumes a paused partition there and
+    then, rather than at its next fetch round (which, with every partition
+    paused, waits out its whole poll timeout while the lanes run dry)."""
+
+    def __init__(
+        self,
+        name: str,
+        handler: Handler,
+        concurrency: int,
+        *,
+        low_water: int = 0,
+        on_low: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self.tracker = OffsetTracker()
         self._handler = handler
         self._concurrency = max(1, concurrency)
+        self._low_water = low_water
+        self._on_low = on_low
         # Per key: records not yet finished, oldest first; the head may be running.
         self._queues: dict[bytes | None, deque[Any]] = {}
         self._ready: deque[bytes | None] = deque()
@@ -71,6 +86,11 @@ class PartitionLane:
     @property
     def backlog(self) -> int:
         return self.tracker.in_flight
+
+    @property
+    def running(self) -> int:
+        """Records being handled right now (one per worker task)."""
+        return len(self._workers)
 
     @property
     def concurrency(self) -> int:
@@ -111,6 +131,8 @@ class PartitionLane:
             record = queue[0]
             await self._handle_until_done(record)
             self.tracker.done(record.offset)
+            if self._on_low is not None and self.tracker.in_flight == self._low_water:
+                self._on_low()
             queue.popleft()
             if queue:
                 self._ready.append(key)

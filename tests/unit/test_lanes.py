@@ -122,3 +122,34 @@ async def test_concurrency_can_be_raised_and_lowered_while_running() -> None:
     assert lane.backlog == 0
     assert most == 5
     assert lane.tracker.committable() == 12
+
+
+async def test_lane_says_when_its_backlog_falls_to_the_low_water_mark() -> None:
+    """The dispatcher resumes a paused partition from this call, not at its
+    next fetch round."""
+    gates = {offset: asyncio.Event() for offset in range(6)}
+    backlog_when_called: list[int] = []
+
+    async def handler(record: Record) -> None:
+        await gates[record.offset].wait()
+
+    lane: PartitionLane = PartitionLane(
+        "t[0]",
+        handler,
+        concurrency=6,
+        low_water=2,
+        on_low=lambda: backlog_when_called.append(lane.backlog),
+    )
+    for offset in range(6):
+        lane.submit(Record(offset, f"k{offset}".encode()))
+    for offset in range(3):
+        gates[offset].set()
+    await eventually(lambda: lane.backlog == 3)
+    assert backlog_when_called == []
+    gates[3].set()
+    await eventually(lambda: lane.backlog == 2)
+    assert backlog_when_called == [2]
+    gates[4].set()
+    gates[5].set()
+    await eventually(lambda: lane.backlog == 0)
+    assert backlog_when_called == [2]
