@@ -22,10 +22,12 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   batch of issue 13. Every producer is a ``streams.kafka.TrackingProducer``,
   which registers a topic before its first send.
 * A fetch with no data waits ``fetch_max_wait_ms`` (aiokafka: 500 ms) on the
-  broker; Tansu answers only when it expires even if records arrive
-  meanwhile, which put up to half a second on every hop of the pipeline.
-  Consumers wait at most 20 ms (on Kafka, which answers as soon as data
-  arrives, this only makes idle consumers poll more often).
+  broker. Tansu with memory storage answers as soon as records arrive
+  (measured: send -> consumed p50 2.6 ms with a 500 ms wait); with object
+  storage, below, a send -> consumed takes about 28 ms whatever the wait, and
+  now and then a fetch waits out the whole of it. Consumers wait at most
+  20 ms while records flow (on Kafka this only makes idle consumers poll
+  more often).
 * Tansu with object storage (``make run``'s disk mode) answers a fetch when
   its wait expires even if reading the records from storage is still under
   way: on a busy machine, with a 20 ms wait, a partition's fetches came back

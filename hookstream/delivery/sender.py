@@ -1,7 +1,7 @@
 """Sends one outbound request and describes what happened. The only place
 that talks HTTP to webhook endpoints: one shared connection pool, a timeout
-per request, redirects never followed, private targets refused at connect
-time unless allowed."""
+per request, redirects never followed, cookies never kept, private targets
+refused at connect time unless allowed."""
 
 from __future__ import annotations
 
@@ -47,8 +47,15 @@ def _truncate(data: bytes) -> str:
     return text
 
 
+# Connections open at once over every endpoint: a worker's delivery
+# concurrency is at most this (bench/ measures its raw limit at the same).
+CONNECTION_LIMIT = 1000
+
+
 class Sender:
-    def __init__(self, *, timeout: float, allow_private_targets: bool, limit: int = 1000) -> None:
+    def __init__(
+        self, *, timeout: float, allow_private_targets: bool, limit: int = CONNECTION_LIMIT
+    ) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._allow_private = allow_private_targets
         self._limit = limit
@@ -57,8 +64,14 @@ class Sender:
     async def start(self) -> None:
         resolver = None if self._allow_private else GuardedResolver()
         connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, resolver=resolver)
+        # No cookie jar: one pool serves every webhook, so a jar would send
+        # one customer's cookies to another webhook on the same host (and
+        # filtering the jar on every request costs CPU).
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, auto_decompress=True
+            connector=connector,
+            timeout=self._timeout,
+            auto_decompress=True,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     async def close(self) -> None:

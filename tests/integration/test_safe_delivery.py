@@ -81,3 +81,21 @@ async def test_connect_time_guard_refuses_private_addresses(receiver: Receiver) 
         assert result.ok
     finally:
         await allowed.close()
+
+
+async def test_cookies_an_endpoint_sets_are_never_sent_back(receiver: Receiver) -> None:
+    """One connection pool serves every webhook: a cookie jar would hand one
+    customer's cookies to any other webhook on the same host."""
+    receiver.response_headers = {"Set-Cookie": "session=secret-of-customer-a; Path=/"}
+    sender = Sender(timeout=3, allow_private_targets=True)
+    await sender.start()
+    try:
+        for path in ("/customer-a", "/customer-b"):
+            # A host name: aiohttp's jar would keep cookies from it (not from IPs).
+            url = f"http://localhost:{receiver.port}{path}"
+            result = await sender.send(OutboundRequest("POST", url, {}, b"{}"))
+            assert result.ok, result
+    finally:
+        await sender.close()
+    assert [request.path for request in receiver.requests] == ["/customer-a", "/customer-b"]
+    assert all("Cookie" not in request.headers for request in receiver.requests)
