@@ -127,7 +127,9 @@ async def stack(**env_overrides: str) -> AsyncIterator[Stack]:
         await worker.start(timeout=180)
         await api_server.start()
         connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        # No cookie jar, as hookstream's own client (hookstream/delivery/sender.py).
+        jar = aiohttp.DummyCookieJar()
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=jar) as session:
             receiver = f"http://127.0.0.1:{receiver_port}"
             await wait_http(session, f"{receiver}/count")
             ingress_url = f"http://127.0.0.1:{ingress_port}"
