@@ -24,7 +24,9 @@ def _worker(settings: Settings) -> None:
 
     from hookstream.metrics import Metrics  # noqa: PLC0415
     from hookstream.worker import create_worker_app  # noqa: PLC0415
+    from streams.collector import tune_collector  # noqa: PLC0415
 
+    tune_collector()
     app, _ = create_worker_app(settings, Metrics())
     worker = faust.Worker(
         app, loglevel="info", redirect_stdouts=False, logging_config=logs.logging_config()

@@ -34,6 +34,7 @@ from hookstream.settings import Settings
 from schemas.flows import Flow
 from schemas.webhooks import Webhook
 from streams.broker_compat import faust_broker_options
+from streams.collector import freeze_loaded_state
 from streams.kafka import (
     TopicAdmin,
     broker_reachable,
@@ -204,6 +205,7 @@ class WorkerRuntime:
         groups = [self.retry, *self.memberships.values()]
         await asyncio.gather(*(loop.start() for loop in groups if loop is not None))
         self._watch_task = asyncio.create_task(self.stall_watch.run(), name="stall-watch")
+        freeze_loaded_state()  # streams/collector.py
         self.started.set()
         log.info(
             "worker pipeline started roles=%s webhooks=%d",
