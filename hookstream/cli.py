@@ -37,6 +37,13 @@ def _worker(settings: Settings) -> None:
 def _serve(app: Any, port: int, settings: Settings) -> None:
     from aiohttp import web  # noqa: PLC0415
 
+    from streams.collector import freeze_loaded_state, tune_collector  # noqa: PLC0415
+
+    async def loaded(_: web.Application) -> None:
+        freeze_loaded_state()  # after the app's start-up (its views are loaded)
+
+    tune_collector()
+    app.on_startup.append(loaded)
     web.run_app(app, host=settings.bind_host, port=port, print=None, access_log=None)
 
 
