@@ -43,7 +43,9 @@ class FakeConsumer:
         self._subscription = type(
             "S", (), {"subscription": type("Sub", (), {"assignment": self.assignment})()}
         )()
-        self._fetcher: Any = type("F", (), {"_fetch_max_wait_ms": FETCH_MAX_WAIT_MS})()
+        self._fetcher: Any = type(
+            "F", (), {"_fetch_max_wait_ms": FETCH_MAX_WAIT_MS, "_fetch_min_bytes": 1}
+        )()
 
     @property
     def wait(self) -> int:
@@ -123,3 +125,21 @@ def test_an_idle_consumer_of_few_partitions_keeps_its_short_wait() -> None:
     for _ in range(broker_compat.IDLE_AFTER_ROUNDS * 2):
         tuner.after_fetch(got_records=False)
     assert consumer.wait == FETCH_MAX_WAIT_MS
+
+
+def test_a_busy_consumer_of_many_partitions_has_the_broker_gather_records() -> None:
+    consumer = many_partitions(broker_compat.BATCH_FROM_PARTITIONS)
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    tuner.after_fetch(got_records=True)
+    assert tuner.min_bytes == broker_compat.BATCH_MIN_BYTES
+    assert consumer.wait <= 100  # the most a hop can gain from it
+    tuner.after_fetch(got_records=False)  # a trickle or silence: answer at once again
+    assert tuner.min_bytes == 1
+
+
+def test_a_busy_consumer_of_fewer_partitions_is_answered_at_once() -> None:
+    consumer = many_partitions(broker_compat.BATCH_FROM_PARTITIONS - 1)
+    tuner = FetchWait(consumer)  # type: ignore[arg-type]
+    for _ in range(3):
+        tuner.after_fetch(got_records=True)
+    assert tuner.min_bytes == 1
