@@ -49,6 +49,10 @@ class ObservedRecords(RecentRecords):
         super().apply(key, raw)
 
 
+def _death_order(record: dict[str, Any]) -> tuple[str, str]:
+    return str(record.get("deadAt", "")), str(record.get("deliveryId", ""))
+
+
 class DeadLetterView(ObservedRecords):
     """``hookstream.dead-letters`` grouped by the record's ``webhookId``
     instead of the Kafka key (the delivery id)."""
@@ -57,3 +61,10 @@ class DeadLetterView(ObservedRecords):
         webhook_id = value.get("webhookId")
         if isinstance(webhook_id, str):
             super().group(webhook_id, value, raw)
+
+    def newest_first(self, key: str) -> list[dict[str, Any]]:
+        """By when they died (then delivery id: the paging cursor's order).
+        Keyed by delivery id, one webhook's dead letters lie in several
+        partitions, read in no set order across each other, so the read
+        order is not the order they died in."""
+        return sorted(super().newest_first(key), key=_death_order, reverse=True)

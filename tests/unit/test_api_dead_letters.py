@@ -97,3 +97,14 @@ async def test_view_groups_dead_letters_by_webhook() -> None:
     view.apply("dlv_none", orjson.dumps([1]))
     assert [r["deliveryId"] for r in view.newest_first("wh_a")] == ["dlv_2", "dlv_1"]
     assert [r["deliveryId"] for r in view.newest_first("wh_b")] == ["dlv_9"]
+
+
+async def test_view_lists_dead_letters_by_when_they_died_whatever_the_read_order() -> None:
+    """Keyed by delivery id, one webhook's dead letters lie in several
+    partitions, which are read in no set order across each other."""
+    view = DeadLetterView("127.0.0.1:1", "hookstream.dead-letters", keep=10)
+    for n in (2, 0, 3, 1):  # read order, not death order
+        view.apply(f"dlv_{n}", orjson.dumps(letter(n)))
+    view.apply("dlv_b", orjson.dumps(letter(5, delivery="dlv_b", minute=1)))  # same deadAt as 1
+    listed = [r["deliveryId"] for r in view.newest_first("wh_1")]
+    assert listed == ["dlv_3", "dlv_2", "dlv_b", "dlv_1", "dlv_0"]
