@@ -142,8 +142,15 @@ async def test_event_types_and_entities_are_served(
 
     body = await eventually(stored_entity, timeout=30, interval=0.2, message=f"GET {path} is 200")
     assert body["entity"] == {"carrier": "dhl", "weight": 2}
-    status, types = await api.call("GET", "/api/v1/event-types")
-    assert status == 200
-    assert f"shipment.sent.{unique}" in {t["eventType"] for t in types["data"]}
+
+    # The catalogue's two tables are read independently, so the event type
+    # may show up a moment after the entity.
+    async def listed_types() -> set[str] | None:
+        status, types = await api.call("GET", "/api/v1/event-types")
+        assert status == 200
+        listed = {t["eventType"] for t in types["data"]}
+        return listed if f"shipment.sent.{unique}" in listed else None
+
+    await eventually(listed_types, timeout=30, interval=0.2, message="event type listed")
     status, _ = await api.call("GET", "/api/v1/entities/shipment/never-seen")
     assert status == 404
