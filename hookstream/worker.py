@@ -258,6 +258,7 @@ class WorkerRuntime:
             "ready": self.ready,
             "roles": sorted(self.roles),
             "webhooks": {wh.id: wh.updated_at for wh in self.webhooks.values()},
+            "flows": {flow.id: flow.updated_at for flow in self.flows.values()},
             # What this process owns right now, per role (scale-out and debugging).
             "slots": {role: sorted(m.slots) for role, m in self.memberships.items()},
             "partitions": {

@@ -70,18 +70,21 @@ class WorkerProcess:
         ):
             return await r.json()  # type: ignore[no-any-return]
 
-    async def wait_knows(self, webhook: dict[str, Any], timeout: float = 30.0) -> None:
-        """Until the worker's table holds this version of the webhook."""
+    async def wait_knows(
+        self, item: dict[str, Any], timeout: float = 30.0, table: str = "webhooks"
+    ) -> None:
+        """Until the worker's table (``webhooks`` or ``flows``) holds this
+        version of the item."""
 
         async def knows() -> bool:
-            known = (await self.status()).get("webhooks", {})
-            return bool(known.get(webhook["id"]) == webhook["updatedAt"])
+            known = (await self.status()).get(table, {})
+            return bool(known.get(item["id"]) == item["updatedAt"])
 
         await eventually(
             knows,
             timeout=timeout,
             interval=0.1,
-            message=f"worker never saw webhook {webhook['id']} at {webhook['updatedAt']}",
+            message=f"worker never saw {table} {item['id']} at {item['updatedAt']}",
         )
 
     async def metrics(self) -> str:

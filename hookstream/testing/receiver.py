@@ -91,6 +91,30 @@ class Receiver:
             raise AssertionError(f"{path}: got {got} of {count} requests in {timeout}s") from None
         return self.on_path(path)
 
+    async def wait_for_deliveries(
+        self, path: str, delivery_ids: set[str], timeout: float = 60.0
+    ) -> set[str]:
+        """Wait until every one of ``delivery_ids`` reached ``path``, counting
+        each id once: delivery is at least once, so a redelivery (same id,
+        e.g. across a rebalance) must not stand in for a missing one. Returns
+        the distinct ids that arrived, unexpected ones included."""
+
+        def arrived() -> set[str]:
+            return {self.header(r, "X-Etl-Webhook-Event-Id") for r in self.on_path(path)}
+
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: delivery_ids <= arrived())
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            missing = len(delivery_ids - arrived())
+            raise AssertionError(
+                f"{path}: {missing} of {len(delivery_ids)} deliveries missing after {timeout}s"
+            ) from None
+        return arrived()
+
     def header(self, request: Received, name: str) -> Any:
         lowered = {k.lower(): v for k, v in request.headers.items()}
         return lowered.get(name.lower())
