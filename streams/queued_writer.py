@@ -9,8 +9,10 @@ per cent of the ingress's CPU). If the writer falls far behind, it drops
 records and says so through ``on_drop`` rather than grow without bound.
 
 One key's records stay in one partition (readers keep the newest N per
-key). The partition is crc32 of the key, cached: cheaper than the client's
-pure-Python murmur2, and only hookstream reads these topics.
+key): the producer's partitioner picks it, the same one every other writer
+of the topic uses (a ping's attempt, written by the API, lands beside the
+worker's attempts of that webhook). Producers from
+``streams.kafka.new_producer`` keep each key's hash, so this costs nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -44,11 +45,8 @@ class QueuedWriter:
         self._on_drop = on_drop
         self._queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(limit)
         self._task: asyncio.Task[None] | None = None
-        self._partitions = 1
-        self._partition_of: dict[bytes, int] = {}
 
     async def start(self) -> None:
-        self._partitions = len(await self._producer.partitions_for(self._topic)) or 1
         self._task = asyncio.create_task(self._drain(), name=f"writer {self._topic}")
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -71,19 +69,11 @@ class QueuedWriter:
             log.exception("%s record not written: not serialisable", self._topic)
             self._on_drop()
 
-    def _partition(self, key: bytes) -> int:
-        found = self._partition_of.get(key)
-        if found is None:
-            found = self._partition_of[key] = zlib.crc32(key) % self._partitions
-        return found
-
     async def _drain(self) -> None:
         while True:
             key, value = await self._queue.get()
             try:
-                sent = await self._producer.send(
-                    self._topic, key=key, value=value, partition=self._partition(key)
-                )
+                sent = await self._producer.send(self._topic, key=key, value=value)
                 sent.add_done_callback(self._after_send)
             except KafkaError:
                 log.exception("%s write failed; record dropped", self._topic)

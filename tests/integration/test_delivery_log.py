@@ -9,8 +9,10 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
+from hookstream.testing.kafka_reader import read_records
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
+from streams.topics import DELIVERY_LOG
 from tests.conftest import send_event
 
 
@@ -154,3 +156,33 @@ async def test_event_types_and_entities_are_served(
     await eventually(listed_types, timeout=30, interval=0.2, message="event type listed")
     status, _ = await api.call("GET", "/api/v1/entities/shipment/never-seen")
     assert status == 404
+
+
+async def test_a_ping_and_a_delivery_share_the_webhooks_log_partition(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    kafka: str,
+    unique: str,
+) -> None:
+    # The worker writes a delivery's attempts and the API writes a ping's:
+    # the log keeps a webhook's newest attempts in order only if both writers
+    # put that webhook in the same partition.
+    webhook = await live_webhook(
+        api, worker, name="mixed", url=f"{receiver.url}/mixed", events=[f"mix.{unique}"]
+    )
+    await send_event(
+        producer, {"eventId": f"m-{unique}", "eventType": f"mix.{unique}", "entityId": "1"}
+    )
+    await wait_for_log(api, webhook["id"], 1)
+    status, ping = await api.call("POST", f"/api/v1/webhooks/{webhook['id']}/ping")
+    assert status == 200 and ping["outcome"] == "success", ping
+    key = webhook["id"].encode()
+    records = await read_records(
+        kafka, DELIVERY_LOG, where=lambda record: record.key == key, count=2
+    )
+    assert len({record.partition for record in records}) == 1
+    newest, oldest = (await wait_for_log(api, webhook["id"], 2))[:2]
+    assert newest["deliveryId"] == ping["deliveryId"]
+    assert orjson.loads(oldest["request"]["body"])["eventId"] == f"m-{unique}"
