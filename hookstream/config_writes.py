@@ -16,8 +16,8 @@ async def write_config(
 ) -> None:
     """Store (``None``: delete) and wait for the acknowledgement, then apply
     locally so the writer reads its own write at once."""
-    await producer.send_and_wait(table.topic, key=key.encode(), value=value)
-    table.apply(key, value)
+    written = await producer.send_and_wait(table.topic, key=key.encode(), value=value)
+    table.apply_written(key, value, getattr(written, "offset", None))
 
 
 async def disable_webhook(

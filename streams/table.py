@@ -62,6 +62,9 @@ class TopicView(SupervisedLoop):
         # Per partition: every offset below this is applied (read-after-write).
         self._applied_through: dict[TopicPartition, int] = {}
         self._partitions: list[TopicPartition] = []
+        # Keys this process wrote and applied ahead of the tail, with the
+        # offset of that write (see apply_written).
+        self._written_at: dict[str, int] = {}
         self.version = 0  # bumps on every change, so callers can cache derived views
 
     async def setup(self) -> None:
@@ -109,7 +112,7 @@ class TopicView(SupervisedLoop):
             for tp, records in batches.items():
                 for record in records:
                     if record.key is not None:
-                        self.apply(record.key.decode(), record.value)
+                        self.apply_read(record.key.decode(), record.value, record.offset)
                 self._applied_through[tp] = records[-1].offset + 1
             if await self._caught_up():
                 # Offsets can have gaps (compaction, control records): at the
@@ -154,6 +157,26 @@ class TopicView(SupervisedLoop):
 
     def apply(self, key: str, raw: bytes | None) -> None:
         raise NotImplementedError
+
+    def apply_written(self, key: str, raw: bytes | None, offset: int | None) -> None:
+        """Apply this process's own acknowledged write (at ``offset``) at once,
+        so the writer reads its write without waiting for the tail. Until the
+        tail reaches that offset it must not put back an older value of the
+        key: a create and a quick update are both applied here before the
+        tail has read the create."""
+        if offset is not None:
+            self._written_at[key] = max(offset, self._written_at.get(key, offset))
+        self.apply(key, raw)
+
+    def apply_read(self, key: str, raw: bytes | None, offset: int) -> None:
+        """Apply a record the tail read (a key lives in one partition, so its
+        offsets order its writes)."""
+        written = self._written_at.get(key)
+        if written is not None:
+            if offset < written:
+                return  # older than what this process already applied
+            del self._written_at[key]
+        self.apply(key, raw)
 
 
 class CompactedTable(TopicView, Generic[V]):
