@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import AttemptResult
@@ -31,8 +31,10 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.webhooks import Webhook
 from streams.broker_compat import FetchWait
-from streams.kafka import stop_quietly
+from streams.dormancy import Dormancy
+from streams.kafka import EndOffsets, stop_quietly
 from streams.lanes import PartitionLane
+from streams.owned import positions
 from streams.poison import fetch_isolating
 from streams.service import SupervisedLoop, no_restart_hook
 from streams.table import CompactedTable
@@ -64,11 +66,15 @@ class DeliveryConsumer(SupervisedLoop):
         attempter: Attempter,
         metrics: Metrics,
         on_failure: FailureHandler,
+        end_offsets: EndOffsets | None = None,
         on_restart: Callable[[str], None] = no_restart_hook,
     ) -> None:
         super().__init__(on_restart=on_restart)
         self._consumer = consumer
-        self.fetch_wait = FetchWait(consumer)
+        # With ``end_offsets``, quiet partitions go dormant (streams/dormancy.py).
+        self._end_offsets = end_offsets
+        self._dormancy = Dormancy() if end_offsets is not None else None
+        self.fetch_wait = FetchWait(consumer, asleep=self._asleep)
         self._producer = producer
         self._table = table
         self._attempter = attempter
@@ -119,7 +125,15 @@ class DeliveryConsumer(SupervisedLoop):
             "unfinished": sum(lane.backlog for lane in lanes),
             "running": sum(lane.running for lane in lanes),
             "paused": len(self._paused),
+            "dormant": self._asleep(),
         }
+
+    def dormant(self) -> set[TopicPartition]:
+        """The partitions not fetched now because they have been quiet."""
+        return set(self._dormancy.dormant) if self._dormancy is not None else set()
+
+    def _asleep(self) -> int:
+        return len(self._dormancy.dormant) if self._dormancy is not None else 0
 
     # -- lifecycle ----------------------------------------------------------
     async def setup(self) -> None:
@@ -129,6 +143,8 @@ class DeliveryConsumer(SupervisedLoop):
     async def teardown(self) -> None:
         await self.release_all()
         await stop_quietly(self._consumer, self.name)
+        if self._end_offsets is not None:
+            await self._end_offsets.stop(self.name)
 
     async def recover(self) -> None:
         """After a failed round: finish and commit what is done, then read
@@ -140,6 +156,8 @@ class DeliveryConsumer(SupervisedLoop):
                 self._consumer.seek(tp, committed)
         self._consumer.resume(*self._consumer.paused())
         self._paused.clear()
+        if self._dormancy is not None:
+            self._dormancy.forget()
 
     async def release_all(self) -> None:
         async with self._lock:
@@ -154,12 +172,16 @@ class DeliveryConsumer(SupervisedLoop):
             self._committed.pop(tp, None)
             self._held_until.pop(tp, None)
             self._paused.discard(tp)
+        if self._dormancy is not None:
+            self._dormancy.forget(partitions)
 
     # -- main loop ----------------------------------------------------------
     async def run(self) -> None:
         # Either failing ends both, and the supervisor restarts them together.
         async with asyncio.TaskGroup() as group:
             group.create_task(self.keep_assignment(), name=f"{self.name}:assignment")
+            if self._dormancy is not None:
+                group.create_task(self._tend_dormant(self._dormancy), name=f"{self.name}:dormant")
             await self._fetch_loop()
 
     async def _fetch_loop(self) -> None:
@@ -181,6 +203,10 @@ class DeliveryConsumer(SupervisedLoop):
         # long idle fetch already in flight.
         self.fetch_wait.after_fetch(bool(batches) or bool(self._paused))
         now = time.time()
+        if self._dormancy is not None:
+            seen = time.monotonic()
+            for tp in batches:
+                self._dormancy.saw_records(tp, seen)
         for tp, records in batches.items():
             lane = self._lanes.get(tp)
             if lane is None:
@@ -222,6 +248,52 @@ class DeliveryConsumer(SupervisedLoop):
             self._paused.discard(tp)
             with contextlib.suppress(IllegalStateError):  # no longer assigned
                 self._consumer.resume(tp)
+
+    # -- dormant partitions (streams/dormancy.py) ----------------------------
+    async def _tend_dormant(self, dormancy: Dormancy) -> None:
+        """Beside the fetch loop: put quiet partitions to sleep, wake those
+        that have records again. Pausing and resuming need no lock: nothing
+        is awaited between looking at the assignment and changing it."""
+        while True:
+            await asyncio.sleep(dormancy.check_every())
+            self._put_to_sleep(dormancy)
+            if dormancy.dormant:
+                await self._wake_with_records(dormancy)
+
+    def _put_to_sleep(self, dormancy: Dormancy) -> None:
+        assigned = self._consumer.assignment()
+        dormancy.keep_only(assigned)
+        # Assigned afresh since it fell asleep (a new assignment is unpaused).
+        paused = self._consumer.paused()
+        dormancy.forget([tp for tp in dormancy.dormant if tp not in paused])
+        known = positions(self._consumer)
+        candidates = [
+            tp
+            for tp in assigned
+            if tp in known and tp not in self._paused and not self._unfinished(tp)
+        ]
+        sleepy = dormancy.to_sleep(candidates, time.monotonic())
+        if sleepy:
+            self._consumer.pause(*sleepy)
+
+    async def _wake_with_records(self, dormancy: Dormancy) -> None:
+        assert self._end_offsets is not None
+        try:
+            ends = await self._end_offsets.of(dormancy.dormant)
+        except (KafkaError, OSError) as exc:
+            log.warning(
+                "agent=%s end offsets failed; waking every dormant partition: %r", self.name, exc
+            )
+            ends = dict.fromkeys(dormancy.dormant, 1 << 62)
+        woken = dormancy.to_wake(ends, positions(self._consumer), time.monotonic())
+        assigned = self._consumer.assignment()
+        awake = [tp for tp in woken if tp in assigned and tp not in self._paused]
+        if awake:
+            self._consumer.resume(*awake)
+
+    def _unfinished(self, tp: TopicPartition) -> bool:
+        lane = self._lanes.get(tp)
+        return lane is not None and lane.backlog > 0
 
     def _pause(self, tp: TopicPartition) -> None:
         self._consumer.pause(tp)

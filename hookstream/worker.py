@@ -36,6 +36,7 @@ from schemas.webhooks import Webhook
 from streams.broker_compat import faust_broker_options
 from streams.collector import freeze_loaded_state
 from streams.kafka import (
+    EndOffsets,
     TopicAdmin,
     broker_reachable,
     broker_urls,
@@ -163,6 +164,7 @@ class WorkerRuntime:
         self.deliver = DeliverWebhooks(
             consumer=new_manual_consumer(bootstrap, DELIVER_GROUP, max_poll_records=500),
             membership=self.memberships["deliver"],
+            end_offsets=EndOffsets(bootstrap),
             **shared,
         )
         if settings.retry_tiers:
@@ -267,6 +269,12 @@ class WorkerRuntime:
             },
             # The fetch wait each consumer uses now (streams/broker_compat.FetchWait).
             "fetch_wait_ms": {loop.name: loop.fetch_wait.ms for loop in self.agents},
+            # Delivery partitions not fetched now because they have been quiet.
+            "dormant": {
+                loop.name: sorted(f"{tp.topic}[{tp.partition}]" for tp in loop.dormant())
+                for loop in self.agents
+                if isinstance(loop, DeliveryConsumer)
+            },
             # Delivery loops: records unfinished, in flight, partitions paused.
             "load": {
                 loop.name: loop.load() for loop in self.agents if isinstance(loop, DeliveryConsumer)

@@ -45,6 +45,7 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -107,8 +108,11 @@ class FetchWait:
       the delivery loop does not count rounds with paused partitions as idle.
     """
 
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, asleep: Callable[[], int] = lambda: 0) -> None:
+        # ``asleep``: how many assigned partitions are paused for a long time
+        # (streams/dormancy.py); fetches leave them out, so they do not count.
         self._consumer = consumer
+        self._asleep = asleep
         self.factor = 1.0
         self._empty_rounds = 0
         self._last_check = 0.0
@@ -128,7 +132,8 @@ class FetchWait:
             if self.factor * FETCH_MAX_WAIT_MS < MAX_FETCH_WAIT_MS and self._lagging():
                 self.factor *= 2
         assignment = _assignment(self._consumer)
-        partitions = len(assignment.tps) if assignment is not None else 0
+        assigned = len(assignment.tps) if assignment is not None else 0
+        partitions = max(0, assigned - self._asleep())
         base = fetch_wait_ms(partitions)
         wait = min(MAX_FETCH_WAIT_MS, max(base, int(base * self.factor)))
         if self._empty_rounds >= IDLE_AFTER_ROUNDS:

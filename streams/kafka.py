@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from aiokafka.partitioner import DefaultPartitioner, murmur2
@@ -90,6 +90,33 @@ def new_manual_consumer(bootstrap: str, group_id: str, **extra: object) -> AIOKa
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, **(manual_consumer_options() | extra)
     )
+
+
+class EndOffsets:
+    """Log end offsets, asked on a connection of their own: a broker answers
+    one connection's requests in order, so on a consuming client's connection
+    a ListOffsets waits behind its long-poll fetch. Started on first use.
+    (On Tansu the answer is the last batch's base offset + 1: still above a
+    reader's position exactly when records it has not read exist.)"""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._client: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+
+    async def of(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        async with self._lock:
+            if self._client is None:
+                client = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None)
+                await client.start()
+                self._client = client
+        ends: dict[TopicPartition, int] = await self._client.end_offsets(list(partitions))
+        return ends
+
+    async def stop(self, name: str) -> None:
+        if self._client is not None:
+            await stop_quietly(self._client, f"{name} offsets")
+            self._client = None
 
 
 async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:

@@ -23,7 +23,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from streams.kafka import stop_quietly
+from streams.kafka import EndOffsets, stop_quietly
 from streams.service import SupervisedLoop, no_restart_hook
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,7 @@ class TopicView(SupervisedLoop):
             group_id=None,
             fetch_max_wait_ms=poll_ms,
         )
-        self._bootstrap = bootstrap
-        # End offsets are asked on a connection of their own: brokers answer a
-        # connection's requests in order, so on the tailing consumer's one a
-        # ListOffsets waits behind the long-poll fetch (poll_ms every time).
-        self._offsets: AIOKafkaConsumer | None = None
-        self._offsets_lock = asyncio.Lock()
+        self._offsets = EndOffsets(bootstrap)
         self._ready = asyncio.Event()
         self._progress = asyncio.Condition()
         # Per partition: every offset below this is applied (read-after-write).
@@ -80,19 +75,8 @@ class TopicView(SupervisedLoop):
         await self._consumer.seek_to_beginning(*self._partitions)
 
     async def teardown(self) -> None:
-        if self._offsets is not None:
-            await stop_quietly(self._offsets, f"{self.topic} offsets")
-            self._offsets = None
+        await self._offsets.stop(self.topic)
         await stop_quietly(self._consumer, self.topic)
-
-    async def _end_offsets(self) -> dict[TopicPartition, int]:
-        async with self._offsets_lock:
-            if self._offsets is None:
-                client = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None)
-                await client.start()
-                self._offsets = client
-        ends: dict[TopicPartition, int] = await self._offsets.end_offsets(self._partitions)
-        return ends
 
     @property
     def ready(self) -> bool:
@@ -137,7 +121,7 @@ class TopicView(SupervisedLoop):
         view has applied past a batch's base offset it has applied the batch."""
         try:
             async with asyncio.timeout(timeout):
-                ends = await self._end_offsets()
+                ends = await self._offsets.of(self._partitions)
                 async with self._progress:
                     await self._progress.wait_for(
                         lambda: all(

@@ -143,3 +143,14 @@ def test_a_busy_consumer_of_fewer_partitions_is_answered_at_once() -> None:
     for _ in range(3):
         tuner.after_fetch(got_records=True)
     assert tuner.min_bytes == 1
+
+
+def test_dormant_partitions_do_not_count_towards_the_wait() -> None:
+    consumer = many_partitions(4000)
+    tuner = FetchWait(consumer, asleep=lambda: 3996)  # type: ignore[arg-type]
+    tuner.after_fetch(got_records=True)
+    assert consumer.wait == FETCH_MAX_WAIT_MS  # as for the four partitions fetched
+    assert tuner.min_bytes == 1
+    everyone = FetchWait(many_partitions(4000))  # type: ignore[arg-type]
+    everyone.after_fetch(got_records=True)
+    assert everyone.min_bytes == broker_compat.BATCH_MIN_BYTES
