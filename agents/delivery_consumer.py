@@ -48,6 +48,8 @@ BACKLOG_LOW = 50
 COMMIT_EVERY = 1.0
 REVOKE_GRACE = 3.0
 POLL_MS = 100
+# Dormant partitions' end offsets not known in this long: wake them all.
+END_OFFSETS_TIMEOUT = 5.0
 
 FailureHandler = Callable[[Webhook, Delivery, AttemptResult], Awaitable[None]]
 
@@ -279,8 +281,9 @@ class DeliveryConsumer(SupervisedLoop):
     async def _wake_with_records(self, dormancy: Dormancy) -> None:
         assert self._end_offsets is not None
         try:
-            ends = await self._end_offsets.of(dormancy.dormant)
-        except (KafkaError, OSError) as exc:
+            async with asyncio.timeout(END_OFFSETS_TIMEOUT):
+                ends = await self._end_offsets.of(dormancy.dormant)
+        except (KafkaError, OSError, TimeoutError) as exc:
             log.warning(
                 "agent=%s end offsets failed; waking every dormant partition: %r", self.name, exc
             )

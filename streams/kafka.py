@@ -105,12 +105,19 @@ class EndOffsets:
         self._lock = asyncio.Lock()
 
     async def of(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        wanted = list(partitions)
         async with self._lock:
             if self._client is None:
                 client = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None)
                 await client.start()
                 self._client = client
-        ends: dict[TopicPartition, int] = await self._client.end_offsets(list(partitions))
+            # Register new topics for metadata first, all in one request:
+            # asked about a topic it does not track, the client waits for a
+            # leader it never learns until the request timeout (40 s).
+            tracked = self._client._client._topics
+            if new := {tp.topic for tp in wanted} - tracked:
+                await self._client._client.set_topics(tracked | new)
+        ends: dict[TopicPartition, int] = await self._client.end_offsets(wanted)
         return ends
 
     async def stop(self, name: str) -> None:
