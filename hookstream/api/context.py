@@ -14,7 +14,7 @@ from hookstream.api.flow_store import FlowStore
 from hookstream.api.lag import LagProbe
 from hookstream.api.listener_store import ListenerStore
 from hookstream.api.stats import StatsAggregator
-from hookstream.api.views import DeadLetterView, ObservedRecords
+from hookstream.api.views import DeadLetterView, DeliveryLogView
 from hookstream.api.webhook_store import WebhookStore
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import Sender
@@ -139,7 +139,7 @@ def kafka_resources(
                 listeners=listeners.table,
             ),
             flow_executions=RecentRecords(bootstrap, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
-            delivery_log=ObservedRecords(
+            delivery_log=DeliveryLogView(
                 bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE, observe=stats.add_attempt
             ),
             dead_letters=DeadLetterView(

@@ -68,3 +68,19 @@ class DeadLetterView(ObservedRecords):
         partitions, read in no set order across each other, so the read
         order is not the order they died in."""
         return sorted(super().newest_first(key), key=_death_order, reverse=True)
+
+
+def _attempt_order(record: dict[str, Any]) -> str:
+    return str(record.get("at", ""))
+
+
+class DeliveryLogView(ObservedRecords):
+    """``hookstream.delivery-log``: a webhook's attempts newest first by when
+    they were made. Every writer keeps a webhook in one partition (the
+    producer's partitioner), so this is the read order too, except across
+    the upgrade that moved the log from crc32 to that partitioner: a
+    webhook's older attempts can then sit in another partition, read in no
+    set order relative to the new one. Equal times keep the read order."""
+
+    def newest_first(self, key: str) -> list[dict[str, Any]]:
+        return sorted(super().newest_first(key), key=_attempt_order, reverse=True)
