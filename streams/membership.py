@@ -5,8 +5,13 @@ member for seconds — whenever a matching topic appears, and hookstream
 creates a topic for every webhook, all day. So the routing and delivery
 consumers assign their partitions themselves:
 
-* a partition ``(topic, p)`` belongs to slot ``crc32("topic/p") % SLOT_COUNT``
-  (:func:`slot_of`: stable across processes and restarts);
+* a partition ``(topic, p)`` belongs to slot ``(crc32(topic) + p) % SLOT_COUNT``
+  (:func:`slot_of`: stable across processes and restarts). A topic's
+  partitions sit in consecutive slots, and the group deals slots out round
+  robin, so one topic's partitions spread over up to that many workers. (An
+  earlier ``crc32("topic/p")`` gave every partition of a topic the same
+  lowest bit, because crc32 is linear: with two workers, each webhook's
+  partitions all went to one of them.);
 * the slots are the partitions of the fixed topic ``hookstream.worker-slots``,
   shared among the worker processes by an ordinary consumer group whose
   subscription never changes (:class:`SlotMembership`).
@@ -40,7 +45,7 @@ LEAVE_GRACE = 15.0
 
 
 def slot_of(topic: str, partition: int, slots: int = SLOT_COUNT) -> int:
-    return zlib.crc32(f"{topic}/{partition}".encode()) % slots
+    return (zlib.crc32(topic.encode()) + partition) % slots
 
 
 class SlotMembership(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
