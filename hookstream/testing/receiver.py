@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,16 +80,27 @@ class Receiver:
     def on_path(self, path: str) -> list[Received]:
         return [r for r in self.requests if r.path == path]
 
-    async def wait_for(self, path: str, count: int = 1, timeout: float = 60.0) -> list[Received]:
-        async def enough() -> None:
+    async def _until(
+        self, condition: Callable[[], bool], timeout: float, failure: Callable[[], str]
+    ) -> None:
+        """Wait until ``condition`` holds (checked on every request received);
+        after ``timeout`` seconds fail with ``failure()``."""
+
+        async def holds() -> None:
             async with self._changed:
-                await self._changed.wait_for(lambda: len(self.on_path(path)) >= count)
+                await self._changed.wait_for(condition)
 
         try:
-            await asyncio.wait_for(enough(), timeout)
+            await asyncio.wait_for(holds(), timeout)
         except TimeoutError:
-            got = len(self.on_path(path))
-            raise AssertionError(f"{path}: got {got} of {count} requests in {timeout}s") from None
+            raise AssertionError(failure()) from None
+
+    async def wait_for(self, path: str, count: int = 1, timeout: float = 60.0) -> list[Received]:
+        await self._until(
+            lambda: len(self.on_path(path)) >= count,
+            timeout,
+            lambda: f"{path}: got {len(self.on_path(path))} of {count} requests in {timeout}s",
+        )
         return self.on_path(path)
 
     async def wait_for_deliveries(
@@ -102,17 +114,14 @@ class Receiver:
         def arrived() -> set[str]:
             return {self.header(r, "X-Etl-Webhook-Event-Id") for r in self.on_path(path)}
 
-        async def enough() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: delivery_ids <= arrived())
-
-        try:
-            await asyncio.wait_for(enough(), timeout)
-        except TimeoutError:
-            missing = len(delivery_ids - arrived())
-            raise AssertionError(
-                f"{path}: {missing} of {len(delivery_ids)} deliveries missing after {timeout}s"
-            ) from None
+        await self._until(
+            lambda: delivery_ids <= arrived(),
+            timeout,
+            lambda: (
+                f"{path}: {len(delivery_ids - arrived())} of {len(delivery_ids)} "
+                f"deliveries missing after {timeout}s"
+            ),
+        )
         return arrived()
 
     def header(self, request: Received, name: str) -> Any:
