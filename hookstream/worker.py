@@ -1,13 +1,14 @@
 """The worker process: a faust App hosting every agent, and the resources
 they share, opened and closed in one place.
 
-faust hosts the worker process: lifecycle, signal handling, logging, the web
-server for /metrics, /healthz and /readyz, and the ``run_flows`` agent on the
-fixed topic ``hookstream.flow-triggers``. The hot-path agents (route_events,
-deliver_webhooks, retry_deliveries) consume topic *patterns* or need to pause
-partitions until records are due, which faust's Kafka driver cannot do, so
-they are supervised aiokafka consumers started and stopped with the app (see
-streams/broker_compat.py)."""
+faust hosts the worker process: lifecycle, signal handling, logging, and the
+web server for /metrics, /healthz and /readyz. The agents are supervised
+aiokafka consumers started and stopped with the app: route_events,
+deliver_webhooks and retry_deliveries consume topic *patterns* or pause
+partitions until records are due, which faust's Kafka driver cannot do (see
+streams/broker_compat.py), and run_flows handles a batch at a time, which
+costs a fraction of faust's per-message path (agents/run_flows.py). So the
+app starts none of faust's own Kafka clients (:class:`WebOnlyBoot`)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+from faust.app.base import BootStrategy
 
 from agents.deliver_webhooks import DeliverWebhooks
 from agents.delivery_consumer import DeliveryConsumer
 from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
-from agents.run_flows import FlowRunner, define_run_flows
+from agents.run_flows import FlowRunner, RunFlows
 from hookstream.catalogue import CatalogueWriter
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.delivery_log import queued_delivery_log
@@ -50,6 +52,7 @@ from streams.table import CompactedTable
 from streams.topics import (
     DELIVER_GROUP,
     FLOWS,
+    FLOWS_GROUP,
     RETRY_GROUP,
     ROUTE_GROUP,
     WEBHOOKS,
@@ -100,6 +103,14 @@ class WorkerRuntime:
         )
         self.flow_runner = FlowRunner(
             flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
+        )
+        self.run_flows = RunFlows(
+            consumer=new_group_consumer(bootstrap, FLOWS_GROUP, max_poll_records=500),
+            runner=self.flow_runner,
+            flows=self.flows,
+            producer=self.producer,
+            metrics=metrics,
+            **self._supervised,
         )
         for role in sorted(self.roles):
             self.memberships[role] = SlotMembership(
@@ -182,7 +193,13 @@ class WorkerRuntime:
     @property
     def loops(self) -> list[SupervisedLoop]:
         """Every supervised loop, in start order; all must run for /readyz."""
-        return [self.webhooks, self.flows, *self.agents, *self.memberships.values()]
+        return [
+            self.webhooks,
+            self.flows,
+            *self.agents,
+            self.run_flows,
+            *self.memberships.values(),
+        ]
 
     async def start(self) -> None:
         self._build()
@@ -204,7 +221,7 @@ class WorkerRuntime:
                 await manual.start()
         # Group joins take about half the session timeout on Tansu: join the
         # retry group and the membership groups at the same time.
-        groups = [self.retry, *self.memberships.values()]
+        groups = [self.retry, self.run_flows, *self.memberships.values()]
         await asyncio.gather(*(loop.start() for loop in groups if loop is not None))
         self._watch_task = asyncio.create_task(self.stall_watch.run(), name="stall-watch")
         freeze_loaded_state()  # streams/collector.py
@@ -225,6 +242,7 @@ class WorkerRuntime:
         steps: list[Callable[[], Awaitable[None]]] = [
             *(membership.stop for membership in self.memberships.values()),
             *(agent.stop for agent in self.agents),
+            self.run_flows.stop,
             self.webhooks.stop,
             self.flows.stop,
         ]
@@ -238,11 +256,6 @@ class WorkerRuntime:
                 await close()
             except Exception:
                 log.exception("error while stopping %s", close)
-
-    async def run_flow_trigger(self, raw: bytes | None) -> None:
-        """Called by the faust agent run_flows for each inbound webhook."""
-        await self.started.wait()  # faust may deliver before the pipeline is built
-        await self.flow_runner.handle(raw)
 
     @property
     def ready(self) -> bool:
@@ -282,8 +295,21 @@ class WorkerRuntime:
         }
 
 
+class WebOnlyBoot(BootStrategy):
+    """faust starts its web server and tasks, but no Kafka client of its own:
+    every agent is a consumer of ours, so faust's consumer would only join a
+    group of its own (half a session timeout at start) and poll nothing."""
+
+    enable_kafka = False
+    enable_web = True
+
+
+class WorkerApp(faust.App):
+    BootStrategy = WebOnlyBoot
+
+
 def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, WorkerRuntime]:
-    app = faust.App(
+    app = WorkerApp(
         WORKER_APP_ID,
         broker=broker_urls(settings.bootstrap_servers),
         web_port=settings.worker_port,
@@ -301,7 +327,6 @@ def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, 
     async def stop_pipeline(sender: Any, *args: Any, **kwargs: Any) -> None:
         await runtime.stop()
 
-    define_run_flows(app, runtime.run_flow_trigger)
     app.task(start_pipeline)
     app.on_before_shutdown.connect(stop_pipeline)  # type: ignore[arg-type]
 

@@ -119,11 +119,20 @@ class FetchWait:
       the delivery loop does not count rounds with paused partitions as idle.
     """
 
-    def __init__(self, consumer: AIOKafkaConsumer, asleep: Callable[[], int] = lambda: 0) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        asleep: Callable[[], int] = lambda: 0,
+        batch_from: int = BATCH_FROM_PARTITIONS,
+    ) -> None:
         # ``asleep``: how many assigned partitions are paused for a long time
         # (streams/dormancy.py); fetches leave them out, so they do not count.
+        # ``batch_from``: the partition count from which a busy consumer
+        # gathers BATCH_MIN_BYTES per fetch (1: always, for a consumer whose
+        # records nobody waits on one by one).
         self._consumer = consumer
         self._asleep = asleep
+        self._batch_from = batch_from
         self.factor = 1.0
         self._empty_rounds = 0
         self._last_check = 0.0
@@ -150,7 +159,7 @@ class FetchWait:
         if self._empty_rounds >= IDLE_AFTER_ROUNDS:
             idle = min(MAX_IDLE_WAIT_MS, int(partitions * IDLE_MS_PER_PARTITION))
             wait = max(wait, idle)
-        batching = got_records and partitions >= BATCH_FROM_PARTITIONS
+        batching = got_records and partitions >= self._batch_from
         fetcher = self._consumer._fetcher
         fetcher._fetch_max_wait_ms = wait
         fetcher._fetch_min_bytes = BATCH_MIN_BYTES if batching else 1

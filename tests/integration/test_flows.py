@@ -66,9 +66,8 @@ async def test_inbound_webhook_runs_its_flow_and_emits_flow_events(
         events=["flow.executed", "flow.failed"],
     )
     assert webhook["events"] == ["flow.executed", "flow.failed"]
-    # The worker reads flows and webhooks from two tables, each at its own pace.
-    for made in (flow, failing):
-        await worker.wait_knows(made, table="flows")
+    # No wait for the worker to learn the flows: run_flows catches up with
+    # the flows table before each batch of triggers (read-after-write).
 
     hook = f"{ingress_server.url}/hooks/{listener['id']}"
     for body in (
