@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,11 +83,15 @@ def inbound_delivery_id() -> str:
     return f"in_{random.getrandbits(128):032x}"
 
 
-def text_headers(request: web.Request) -> CIMultiDict[str]:
+def text_headers(request: web.Request) -> Mapping[str, str]:
     """The request's headers as valid UTF-8 text. aiohttp keeps header bytes
     that are not UTF-8 as surrogate escapes, which orjson (rightly) refuses to
-    write and ``str.encode`` refuses to encode; such bytes become U+FFFD."""
-    return CIMultiDict((_text(k), _text(v)) for k, v in request.headers.items())
+    write and ``str.encode`` refuses to encode; such bytes become U+FFFD.
+    Headers that are all ASCII (nearly every request) are used as they are."""
+    headers = request.headers
+    if all(k.isascii() and v.isascii() for k, v in headers.items()):
+        return headers
+    return CIMultiDict((_text(k), _text(v)) for k, v in headers.items())
 
 
 def _text(raw: str) -> str:
@@ -102,7 +107,7 @@ def _redacted_headers(headers: Any, listener: Listener) -> dict[str, str]:
 
 
 def new_log_entry(
-    request: web.Request, headers: CIMultiDict[str], listener: Listener
+    request: web.Request, headers: Mapping[str, str], listener: Listener
 ) -> dict[str, Any]:
     """The ``hookstream.inbound-log`` record of a request (status filled in at
     the end). Never the path: a secret-URL token lives there."""
@@ -169,7 +174,7 @@ _REFUSALS: dict[int, type[HookstreamError]] = {
 
 async def _receive(
     request: web.Request,
-    headers: CIMultiDict[str],
+    headers: Mapping[str, str],
     ingress: Ingress,
     listener: Listener,
     entry: dict[str, Any],
