@@ -15,8 +15,8 @@ It was a faust agent until faust's per-message path (an event object, a
 channel hop and an acknowledgement per record) measured 40-75 us of the
 worker's CPU per inbound webhook, on the same cores as the ingress it
 follows; a batch costs a few microseconds per trigger (docs/performance.md).
-The group is the one the faust agent committed to, so an upgrade continues
-where it stopped.
+On first start after an upgrade it continues from the offsets the faust
+agent committed.
 """
 
 from __future__ import annotations
@@ -142,10 +142,14 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
         flows: CompactedTable[Flow],
         producer: AIOKafkaProducer,
         metrics: Metrics,
+        legacy: AIOKafkaConsumer | None = None,
         on_restart: Any = no_restart_hook,
     ) -> None:
         super().__init__(on_restart=on_restart)
         self._consumer = consumer
+        # A client of the old agent's group, only to read its offsets (never joins it).
+        self._legacy = legacy
+        self._legacy_started = False
         self._runner = runner
         self._flows = flows
         self._producer = producer
@@ -166,6 +170,8 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def teardown(self) -> None:
         await stop_quietly(self._consumer, self.name)
+        if self._legacy is not None and self._legacy_started:
+            await stop_quietly(self._legacy, f"{self.name}:legacy")
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # Batches finish before the next fetch, and a rebalance happens in a
@@ -174,6 +180,25 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("%s assigned %d partitions", self.name, len(assigned))
+        if self._legacy is None:
+            return
+        for tp in assigned:
+            if await self._consumer.committed(tp) is None:
+                # First start after the upgrade: continue where faust's agent stopped.
+                offset = await self._legacy_offset(tp)
+                if offset is not None:
+                    self._consumer.seek(tp, offset)
+
+    async def _legacy_offset(self, tp: TopicPartition) -> int | None:
+        assert self._legacy is not None
+        try:
+            if not self._legacy_started:
+                await self._legacy.start()
+                self._legacy_started = True
+            return await self._legacy.committed(tp)  # type: ignore[no-any-return]
+        except KafkaError as exc:
+            log.warning("no offset of the old run_flows group for %s (%r)", tp, exc)
+            return None
 
     async def recover(self) -> None:
         """Run again from the last commit: the failed batch is not lost."""

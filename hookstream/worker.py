@@ -53,6 +53,7 @@ from streams.topics import (
     DELIVER_GROUP,
     FLOWS,
     FLOWS_GROUP,
+    LEGACY_FLOWS_GROUP,
     RETRY_GROUP,
     ROUTE_GROUP,
     WEBHOOKS,
@@ -106,6 +107,7 @@ class WorkerRuntime:
         )
         self.run_flows = RunFlows(
             consumer=new_group_consumer(bootstrap, FLOWS_GROUP, max_poll_records=500),
+            legacy=new_manual_consumer(bootstrap, LEGACY_FLOWS_GROUP),
             runner=self.flow_runner,
             flows=self.flows,
             producer=self.producer,

@@ -49,9 +49,12 @@ ROUTE_GROUP = "hookstream-route"
 DELIVER_GROUP = "hookstream-deliver"
 RETRY_GROUP = "hookstream-retry"
 WORKER_APP_ID = "hookstream-worker"
-# run_flows commits to the group faust's run_flows agent used (faust's app id
-# is its group), so an upgrade resumes where the agent stopped.
-FLOWS_GROUP = WORKER_APP_ID
+FLOWS_GROUP = "hookstream-flows"
+# Where faust's run_flows agent committed (faust's app id is its group). A
+# group of its own for the new consumer: a broker refuses a join with another
+# assignor protocol while it remembers the old one (Tansu does, across
+# restarts); run_flows starts from this group's offsets instead.
+LEGACY_FLOWS_GROUP = WORKER_APP_ID
 
 # Kafka topic names allow [a-zA-Z0-9._-]; ids we generate stay well inside it.
 _TOPIC_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
