@@ -161,9 +161,6 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
         self._done: dict[TopicPartition, int] = {}  # finished, not yet committed
         self._last_commit = time.monotonic()
 
-    def assignment(self) -> set[TopicPartition]:
-        return set(self._consumer.assignment())
-
     async def setup(self) -> None:
         self._consumer.subscribe(topics=[FLOW_TRIGGERS], listener=self)
         await self._consumer.start()
