@@ -35,6 +35,7 @@ from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
 from streams.broker_compat import FetchWait
+from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
 from streams.membership import SlotMembership
 from streams.owned import PartitionWatch, reassign
@@ -138,8 +139,12 @@ class RouteEvents(SupervisedLoop):
         self._lock = asyncio.Lock()
         self._in_flight: list[asyncio.Task[None]] = []
         # Offsets whose batches are fully acknowledged, not yet committed.
-        self._acknowledged: dict[TopicPartition, int] = {}
-        self._last_commit = 0.0
+        self._commits = ThrottledCommits(
+            consumer,
+            every=COMMIT_EVERY,
+            name="route_events",
+            on_committed=lambda tp, offset: metrics.report_lag(consumer, tp, offset),
+        )
         self._counters: dict[str, Any] = {}
         self._prepared_version = -1
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
@@ -183,23 +188,7 @@ class RouteEvents(SupervisedLoop):
         tasks, self._in_flight = self._in_flight, []
         for task in tasks:
             await task
-        await self._commit_acknowledged()
-
-    async def _commit_acknowledged(self) -> None:
-        offsets, self._acknowledged = self._acknowledged, {}
-        self._last_commit = time.monotonic()
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit(offsets)
-        except KafkaError as exc:
-            # Everything is acknowledged; a later commit covers these offsets.
-            log.warning("route commit failed (a later one covers it): %r", exc)
-            for tp, offset in offsets.items():
-                self._acknowledged.setdefault(tp, offset)
-            return
-        for tp, offset in offsets.items():
-            self._metrics.report_lag(self._consumer, tp, offset)
+        await self._commits.commit()
 
     # -- loop ---------------------------------------------------------------
     async def run(self) -> None:
@@ -220,8 +209,8 @@ class RouteEvents(SupervisedLoop):
                 )
                 if batches:
                     await self._route_and_commit_later(batches)
-                elif self._acknowledged and self._commit_due():
-                    await self._commit_acknowledged()  # quiet now: commit what is done
+                elif self._commits.due():
+                    await self._commits.commit()  # quiet now: commit what is done
             self.fetch_wait.after_fetch(bool(batches))
             self.progressed()
             await asyncio.sleep(0)  # let a waiting reassignment take the lock
@@ -274,12 +263,9 @@ class RouteEvents(SupervisedLoop):
             await asyncio.gather(*(self._until_acknowledged(send) for send in failed))
         if previous is not None:
             await previous  # offsets advance in order
-        self._acknowledged.update(routed.offsets)
-        if self._commit_due():
-            await self._commit_acknowledged()
-
-    def _commit_due(self) -> bool:
-        return time.monotonic() - self._last_commit >= COMMIT_EVERY
+        self._commits.finished(routed.offsets)
+        if self._commits.due():
+            await self._commits.commit()
 
     async def _until_acknowledged(self, send: Send) -> None:
         attempt = 0

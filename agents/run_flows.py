@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import orjson
@@ -36,6 +35,7 @@ from hookstream.transforms import FlowOutcome, execution_id, run_flow
 from schemas.flows import Flow
 from schemas.timestamps import utc_now_iso
 from streams.broker_compat import FetchWait
+from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, stop_quietly
 from streams.poison import fetch_isolating
 from streams.service import SupervisedLoop, no_restart_hook
@@ -158,8 +158,9 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
         # few triggers made the broker's share of an inbound webhook grow by
         # a third.
         self.fetch_wait = FetchWait(consumer, batch_from=1)
-        self._done: dict[TopicPartition, int] = {}  # finished, not yet committed
-        self._last_commit = time.monotonic()
+        # Finished batches, committed at most every COMMIT_EVERY: a crash runs
+        # their triggers again, with the same execution ids.
+        self._commits = ThrottledCommits(consumer, every=COMMIT_EVERY, name="run_flows")
 
     async def setup(self) -> None:
         self._consumer.subscribe(topics=[FLOW_TRIGGERS], listener=self)
@@ -173,7 +174,7 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # Batches finish before the next fetch, and a rebalance happens in a
         # fetch: what is done here is everything this worker ran.
-        await self._commit()
+        await self._commits.commit()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("%s assigned %d partitions", self.name, len(assigned))
@@ -199,7 +200,7 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def recover(self) -> None:
         """Run again from the last commit: the failed batch is not lost."""
-        self._done.clear()
+        self._commits.forget()
         for tp in self._consumer.assignment():
             committed = await self._consumer.committed(tp)
             if committed is None:
@@ -217,8 +218,8 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
             )
             if batches:
                 await self._run_batch(batches)
-            if self._done and (not batches or time.monotonic() - self._last_commit >= COMMIT_EVERY):
-                await self._commit()
+            if self._commits and (not batches or self._commits.due()):
+                await self._commits.commit()
             self.fetch_wait.after_fetch(bool(batches))
             self.progressed()
 
@@ -230,20 +231,7 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
             for record in records:
                 acks += await self._runner.start(record.value)
         await asyncio.gather(*acks)  # a failed write raises: restart from the commit
-        self._done.update((tp, records[-1].offset + 1) for tp, records in batches.items())
-
-    async def _commit(self) -> None:
-        offsets = {tp: n for tp, n in self._done.items() if tp in self._consumer.assignment()}
-        self._done.clear()
-        self._last_commit = time.monotonic()
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit(offsets)
-        except KafkaError as exc:
-            # Given to another worker meanwhile: it runs these triggers again
-            # (same execution ids).
-            log.warning("run_flows commit failed (%r); the new owner runs them again", exc)
+        self._commits.finished({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
     async def _unreadable(self, tp: TopicPartition, offset: int, exc: Exception) -> None:
         log.error("unreadable flow trigger %s@%d skipped: %r", tp, offset, exc)
