@@ -258,7 +258,8 @@ class DeliveryConsumer(SupervisedLoop):
         is awaited between looking at the assignment and changing it."""
         while True:
             await asyncio.sleep(dormancy.check_every())
-            self._put_to_sleep(dormancy)
+            if dormancy.sleep_check_due(time.monotonic()):
+                self._put_to_sleep(dormancy)
             if dormancy.dormant:
                 await self._wake_with_records(dormancy)
 

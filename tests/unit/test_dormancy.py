@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from streams.dormancy import MAX_CHECK_EVERY, MIN_CHECK_EVERY, Dormancy
+from streams.dormancy import MAX_CHECK_EVERY, MIN_CHECK_EVERY, SLEEP_CHECK_EVERY, Dormancy
 
 A, B, C = (TopicPartition("hookstream.deliveries.wh", p) for p in range(3))
 
@@ -53,3 +53,11 @@ def test_the_check_interval_grows_with_the_dormant_count_within_bounds() -> None
     assert MIN_CHECK_EVERY < dormancy.check_every() <= MAX_CHECK_EVERY
     dormancy.to_sleep([TopicPartition(f"u{n}", 0) for n in range(50_000)], now=0.0)
     assert dormancy.check_every() == MAX_CHECK_EVERY
+
+
+def test_sleep_checks_come_at_most_every_sleep_check_interval() -> None:
+    dormancy = Dormancy()
+    assert dormancy.sleep_check_due(100.0)  # the first look is due at once
+    assert not dormancy.sleep_check_due(100.0 + SLEEP_CHECK_EVERY / 2)
+    assert dormancy.sleep_check_due(100.0 + SLEEP_CHECK_EVERY)
+    assert not dormancy.sleep_check_due(100.0 + SLEEP_CHECK_EVERY * 1.5)
