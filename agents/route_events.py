@@ -5,13 +5,15 @@ every topic matching ``HOOKSTREAM_EVENT_TOPICS``, looking for new topics every
 ``HOOKSTREAM_TOPIC_REFRESH_SECONDS``: a new event topic is routed within
 seconds on any broker, and nobody pauses for it (no group rebalance).
 
-Each fetched batch is routed with sends that are not awaited one by one; while
-the broker acknowledges them the next batch is fetched and routed. A batch's
-offsets are committed, in order, once all of its sends are acknowledged. A
-send that fails is sent again by itself (same delivery id) until it is
-acknowledged, so a broker hiccup never replays a whole batch and a healthy
-system never delivers twice. Catalogue records (event types, entities) go
-through :class:`hookstream.catalogue.CatalogueWriter` and never hold routing up.
+Each fetched batch is routed into one producer batch per delivery partition
+(streams/batches.py: a future per batch, not per record), handed over at
+once; while the broker acknowledges them the next batch is fetched and
+routed. A batch's offsets are committed, in order, once all of its writes
+are acknowledged. A write that fails is sent again by itself (same delivery
+ids) until it is acknowledged, so a broker hiccup never replays a whole
+routing batch and a healthy system never delivers twice. Catalogue records
+(event types, entities) go through :class:`hookstream.catalogue.CatalogueWriter`
+and never hold routing up.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
+from streams.batches import Batch, PartitionBatches
 from streams.broker_compat import FetchWait
 from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
@@ -90,7 +93,9 @@ class Send:
 
 @dataclass
 class RoutedBatch:
-    sends: list[Send] = field(default_factory=list)
+    batches: PartitionBatches
+    submitted: list[Batch] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)  # records sent alone
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
 
 
@@ -234,12 +239,13 @@ class RouteEvents(SupervisedLoop):
         if not await self._index.table.catch_up(timeout=CONFIG_CATCH_UP):
             log.warning("webhook table did not catch up in %.0fs; routing anyway", CONFIG_CATCH_UP)
         await self._prepare_delivery_topics()
-        routed = RoutedBatch()
+        routed = RoutedBatch(PartitionBatches(self._producer))
         for tp, records in batches.items():
             self._events_counter(tp.topic).inc(len(records))
             for record in records:
                 await self._route(record, routed)
             routed.offsets[tp] = records[-1].offset + 1
+        routed.submitted = await routed.batches.submit()
         previous = self._in_flight[-1] if self._in_flight else None
         self._in_flight.append(
             asyncio.create_task(self._acknowledge_and_commit(routed, previous), name="route-commit")
@@ -253,14 +259,19 @@ class RouteEvents(SupervisedLoop):
         self, routed: RoutedBatch, previous: asyncio.Task[None] | None
     ) -> None:
         # The acknowledgements are futures already: wait for them without a
-        # task per send, and go through the resend path only for failures.
+        # task each, and go through the resend path only for failures.
         pending = [send.ack for send in routed.sends if send.ack is not None]
+        pending += [batch.ack for batch in routed.submitted if batch.ack is not None]
         await asyncio.gather(*pending, return_exceptions=True)
         failed = [send for send in routed.sends if not _acknowledged(send)]
-        if failed:
+        failed_batches = [batch for batch in routed.submitted if not batch.acknowledged]
+        if failed or failed_batches:
             for send in failed:
                 send.ack = None
-            await asyncio.gather(*(self._until_acknowledged(send) for send in failed))
+            await asyncio.gather(
+                *(self._until_acknowledged(send) for send in failed),
+                *(self._until_batch_acknowledged(batch) for batch in failed_batches),
+            )
         if previous is not None:
             await previous  # offsets advance in order
         self._commits.finished(routed.offsets)
@@ -284,7 +295,27 @@ class RouteEvents(SupervisedLoop):
                 attempt += 1
                 await asyncio.sleep(delay)
 
+    async def _until_batch_acknowledged(self, batch: Batch) -> None:
+        attempt = 0
+        while not batch.acknowledged:
+            delay = RESEND_AFTER[min(attempt, len(RESEND_AFTER) - 1)]
+            log.warning(
+                "batch of %d to %s failed (%r); sending it again in %.2fs",
+                len(batch.records),
+                batch.tp,
+                batch.error,
+                delay,
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+            try:
+                await (await batch.resend(self._producer))
+            except KafkaError:
+                continue  # batch.ack holds the error for the next round
+
     async def _send(self, routed: RoutedBatch, topic: str, key: bytes | None, value: bytes) -> None:
+        if routed.batches.add(topic, key, value):
+            return
         send = Send(topic, key, value)
         try:
             send.ack = await self._producer.send(topic, key=key, value=value)

@@ -40,6 +40,14 @@ class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
             await client.add_topic(topic)
         return await super().send(topic, *args, **kwargs)
 
+    def partition_for(self, topic: str, key: bytes | None) -> int | None:
+        """The partition ``send`` would choose for ``key`` (this producer's
+        partitioner), or None while the topic is not tracked or its
+        partitions are not known (streams/batches.py then sends alone)."""
+        if topic not in self.client._topics or not self._metadata.partitions_for_topic(topic):
+            return None
+        return int(self._partition(topic, None, None, None, key, None))
+
     async def track(self, topics: Iterable[str]) -> None:
         """Register many topics with one metadata request (one per topic, as
         first sends do, costs a full metadata response each: with a thousand

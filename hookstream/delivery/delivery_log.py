@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
-
 from hookstream.metrics import Metrics
+from streams.kafka import TrackingProducer
 from streams.queued_writer import QueuedWriter
 from streams.topics import DELIVERY_LOG
 
@@ -31,6 +30,6 @@ class MemoryDeliveryLog:
         self.records.append((key, record))
 
 
-def queued_delivery_log(producer: AIOKafkaProducer, metrics: Metrics) -> QueuedWriter:
+def queued_delivery_log(producer: TrackingProducer, metrics: Metrics) -> QueuedWriter:
     """Keyed by webhook id: the API keeps each webhook's last 100 attempts."""
     return QueuedWriter(producer, DELIVERY_LOG, metrics.delivery_log_dropped.inc)

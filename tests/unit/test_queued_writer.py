@@ -3,36 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import orjson
 import pytest
-from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
 from hookstream.testing.eventually import eventually
 from streams.kafka import CachedPartitioner
 from streams.queued_writer import QueuedWriter
-
-
-class StandInProducer:
-    """Keeps what it was given; ``fail_acks`` fails each acknowledgement."""
-
-    def __init__(self, fail_acks: bool = False) -> None:
-        self.fail_acks = fail_acks
-        self.sent: list[tuple[str, bytes, bytes]] = []
-
-    async def send(self, topic: str, *, key: bytes, value: bytes) -> Any:
-        # No partition: the producer's partitioner picks it, as for every
-        # other writer of the topic (an API ping's attempt included).
-        self.sent.append((topic, key, value))
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.fail_acks:
-            ack.set_exception(KafkaTimeoutError())
-        else:
-            ack.set_result(None)
-        return ack
+from tests.unit.factories import StandInProducer
 
 
 async def test_records_go_out_in_order_with_their_keys() -> None:
@@ -43,10 +21,38 @@ async def test_records_go_out_in_order_with_their_keys() -> None:
         writer.write(f"key-{n % 4}", {"n": n})
     await eventually(lambda: len(producer.sent) == 20)
     await writer.stop()
-    assert [orjson.loads(value)["n"] for _, _, value in producer.sent] == list(range(20))
-    assert [key for _, key, _ in producer.sent] == [f"key-{n % 4}".encode() for n in range(20)]
-    assert {topic for topic, _, _ in producer.sent} == {"logs"}
+    # Each key keeps its order within its partition, the partition its
+    # producer's partitioner picks.
+    for key_n in range(4):
+        key = f"key-{key_n}".encode()
+        mine = [(p, orjson.loads(value)["n"]) for _, p, k, value in producer.sent if k == key]
+        assert [n for _, n in mine] == list(range(key_n, 20, 4))
+        assert {p for p, _ in mine} == {producer.partition_for("logs", key)}
+    assert {topic for topic, _, _, _ in producer.sent} == {"logs"}
     assert drops == []
+
+
+async def test_what_queued_meanwhile_goes_out_in_a_batch_per_partition() -> None:
+    producer, drops = StandInProducer(partitions=2), []
+    writer = QueuedWriter(producer, "logs", lambda: drops.append(1))  # type: ignore[arg-type]
+    for n in range(100):  # queued before the writer runs
+        writer.write(f"k{n}", {"n": n})
+    await writer.start()
+    await eventually(lambda: len(producer.sent) == 100)
+    await writer.stop()
+    assert producer.batches_sent == 2
+
+
+async def test_a_topic_with_unknown_partitions_is_written_record_by_record() -> None:
+    producer, drops = StandInProducer(unknown=frozenset({"logs"})), []
+    writer = QueuedWriter(producer, "logs", lambda: drops.append(1))  # type: ignore[arg-type]
+    await writer.start()
+    for n in range(3):
+        writer.write("k", {"n": n})
+    await eventually(lambda: len(producer.sent) == 3)
+    await writer.stop()
+    assert [partition for _, partition, _, _ in producer.sent] == [None, None, None]
+    assert producer.batches_sent == 0
 
 
 async def test_a_full_queue_drops_and_counts_instead_of_waiting() -> None:

@@ -1,0 +1,124 @@
+"""Records gathered into one aiokafka batch per partition and handed to the
+producer with ``send_batch``.
+
+``producer.send`` costs about 10 µs of CPU per record (metadata check,
+serialisation, partitioning, a future per record and its resolution); a
+record appended to a batch built here costs about 2.4 µs, with one future
+per batch (measured on the embedded broker, 20 000 records of 700 bytes over
+4 partitions). The router writes one delivery record per matching webhook
+and the delivery log one record per attempt, so this is per-delivery CPU.
+
+A batch keeps its records (references, not copies) so that a batch whose
+write failed can be built again and resent as a whole (same records, same
+ids: at-least-once). Records for a topic whose partitions the producer does
+not know yet are refused (:meth:`PartitionBatches.add` returns False); the
+caller sends those one by one, which waits for the metadata.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+
+class BatchingProducer(Protocol):
+    """What batching needs of a producer (streams.kafka.TrackingProducer)."""
+
+    def create_batch(self) -> Any: ...
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> Any: ...
+
+    def partition_for(self, topic: str, key: bytes | None) -> int | None: ...
+
+
+@dataclass
+class Batch:
+    tp: TopicPartition
+    builder: Any
+    records: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    ack: asyncio.Future[Any] | None = None
+
+    def append(self, key: bytes | None, value: bytes) -> bool:
+        if self.builder.append(key=key, value=value, timestamp=None) is None:
+            return False  # full
+        self.records.append((key, value))
+        return True
+
+    @property
+    def acknowledged(self) -> bool:
+        ack = self.ack
+        return ack is not None and ack.done() and not ack.cancelled() and ack.exception() is None
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the last write failed, if it did and it is known."""
+        ack = self.ack
+        if ack is None or not ack.done() or ack.cancelled():
+            return None
+        return ack.exception()
+
+    async def resend(self, producer: BatchingProducer) -> asyncio.Future[Any]:
+        """Build this batch again from its records and hand it over; the
+        new acknowledgement."""
+        builder = producer.create_batch()
+        for key, value in self.records:
+            builder.append(key=key, value=value, timestamp=None)
+        self.builder = builder
+        self.ack = await producer.send_batch(builder, self.tp.topic, partition=self.tp.partition)
+        return self.ack
+
+
+class PartitionBatches:
+    """Collects records, then :meth:`submit` hands every batch over."""
+
+    def __init__(self, producer: BatchingProducer) -> None:
+        self._producer = producer
+        self._open: dict[TopicPartition, Batch] = {}
+        self._full: list[Batch] = []
+        self.records = 0
+
+    def __bool__(self) -> bool:
+        return self.records > 0
+
+    def add(self, topic: str, key: bytes | None, value: bytes) -> bool:
+        """Queue one record; False if it was not taken (partitions unknown,
+        or a record larger than a whole batch): send it by itself."""
+        partition = self._producer.partition_for(topic, key)
+        if partition is None:
+            return False
+        tp = TopicPartition(topic, partition)
+        batch = self._open.get(tp)
+        if batch is None:
+            batch = self._open[tp] = Batch(tp, self._producer.create_batch())
+        if not batch.append(key, value):
+            if not batch.records:
+                return False
+            self._full.append(batch)
+            batch = self._open[tp] = Batch(tp, self._producer.create_batch())
+            if not batch.append(key, value):
+                return False
+        self.records += 1
+        return True
+
+    async def submit(self) -> list[Batch]:
+        """Hand every batch to the producer; their ``ack`` futures resolve
+        when the broker acknowledges them. A batch that could not be handed
+        over keeps ``ack=None`` (the caller resends it)."""
+        batches = self._full + [batch for batch in self._open.values() if batch.records]
+        self._full, self._open, self.records = [], {}, 0
+        for batch in batches:
+            tp = batch.tp
+            try:
+                batch.ack = await self._producer.send_batch(
+                    batch.builder, tp.topic, partition=tp.partition
+                )
+            except KafkaError as exc:
+                log.warning("batch for %s not queued (%r); the caller resends it", tp, exc)
+        return batches
