@@ -3,7 +3,8 @@
 
 Catalogue records are a by-product of routing and must never hold it up or
 fail it: :meth:`CatalogueWriter.record` only queues; a background task writes
-the newest value per key, retrying on its own until the broker acknowledges.
+the newest value per key, one batch per partition, retrying on its own until
+the broker acknowledges.
 An event type counts as recorded only once a write of it was acknowledged.
 """
 
@@ -15,10 +16,11 @@ import logging
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.events import DomainEvent
+from streams.batches import PartitionBatches
+from streams.kafka import TrackingProducer
 from streams.topics import ENTITIES, EVENT_TYPES, entity_key
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ RETRY_AFTER = 1.0
 
 
 class CatalogueWriter:
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: TrackingProducer) -> None:
         self._producer = producer
         self._known_types: set[str] = set()
         # Newest value per (topic, key) still to write; a burst of events for
@@ -67,24 +69,41 @@ class CatalogueWriter:
             await self._wake.wait()
             self._wake.clear()
             batch, self._pending = self._pending, {}
-            try:
-                sends = [
-                    (topic, key, await self._producer.send(topic, key=key.encode(), value=value))
-                    for (topic, key), value in batch.items()
-                ]
-                results = await asyncio.gather(*(s for _, _, s in sends), return_exceptions=True)
-            except KafkaError as exc:
-                results = [exc] * len(batch)
-                sends = [(topic, key, None) for topic, key in batch]
-            failed = 0
-            for (topic, key, _), result in zip(sends, results, strict=True):
-                if isinstance(result, BaseException):
-                    failed += 1
-                    # Put it back unless a newer value is already waiting.
-                    self._pending.setdefault((topic, key), batch[(topic, key)])
-                elif topic == EVENT_TYPES:
-                    self._known_types.add(key)
+            failed = await self._write(batch)
+            for topic, key in failed:
+                # Put it back unless a newer value is already waiting.
+                self._pending.setdefault((topic, key), batch[(topic, key)])
             if failed:
-                log.warning("catalogue: %d writes failed; retrying in %.0fs", failed, RETRY_AFTER)
+                log.warning(
+                    "catalogue: %d writes failed; retrying in %.0fs", len(failed), RETRY_AFTER
+                )
                 await asyncio.sleep(RETRY_AFTER)
                 self._wake.set()
+
+    async def _write(self, pending: dict[tuple[str, str], bytes]) -> list[tuple[str, str]]:
+        """Write ``pending`` in one batch per partition (streams/batches.py);
+        the (topic, key) of every write that failed."""
+        batches = PartitionBatches(self._producer)
+        written: list[tuple[list[tuple[str, str]], asyncio.Future[Any] | None]] = []
+        for (topic, key), value in pending.items():
+            if not batches.add(topic, key.encode(), value):
+                written.append(([(topic, key)], await self._send_alone(topic, key, value)))
+        for sent in await batches.submit():
+            keys = [(sent.tp.topic, raw_key.decode()) for raw_key, _ in sent.records if raw_key]
+            written.append((keys, sent.ack))
+        acks = [ack for _, ack in written if ack is not None]
+        await asyncio.gather(*acks, return_exceptions=True)
+        failed: list[tuple[str, str]] = []
+        for keys, ack in written:
+            if ack is None or ack.cancelled() or ack.exception() is not None:
+                failed += keys
+                continue
+            self._known_types.update(key for topic, key in keys if topic == EVENT_TYPES)
+        return failed
+
+    async def _send_alone(self, topic: str, key: str, value: bytes) -> asyncio.Future[Any] | None:
+        try:
+            return await self._producer.send(topic, key=key.encode(), value=value)  # type: ignore[no-any-return]
+        except KafkaError as exc:
+            log.warning("catalogue: write to %s not queued: %r", topic, exc)
+            return None
