@@ -36,7 +36,7 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
-from streams.batches import Batch, PartitionBatches
+from streams.batches import Batch, PartitionBatches, acknowledged
 from streams.broker_compat import FetchWait
 from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
@@ -97,11 +97,6 @@ class RoutedBatch:
     submitted: list[Batch] = field(default_factory=list)
     sends: list[Send] = field(default_factory=list)  # records sent alone
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
-
-
-def _acknowledged(send: Send) -> bool:
-    ack = send.ack
-    return ack is not None and ack.done() and not ack.cancelled() and ack.exception() is None
 
 
 class RouteEvents(SupervisedLoop):
@@ -263,7 +258,7 @@ class RouteEvents(SupervisedLoop):
         pending = [send.ack for send in routed.sends if send.ack is not None]
         pending += [batch.ack for batch in routed.submitted if batch.ack is not None]
         await asyncio.gather(*pending, return_exceptions=True)
-        failed = [send for send in routed.sends if not _acknowledged(send)]
+        failed = [send for send in routed.sends if not acknowledged(send.ack)]
         failed_batches = [batch for batch in routed.submitted if not batch.acknowledged]
         if failed or failed_batches:
             for send in failed:

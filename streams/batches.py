@@ -38,6 +38,11 @@ class BatchingProducer(Protocol):
     def partition_for(self, topic: str, key: bytes | None) -> int | None: ...
 
 
+def acknowledged(ack: asyncio.Future[Any] | None) -> bool:
+    """True once a write's future holds a successful acknowledgement."""
+    return ack is not None and ack.done() and not ack.cancelled() and ack.exception() is None
+
+
 @dataclass
 class Batch:
     tp: TopicPartition
@@ -53,8 +58,7 @@ class Batch:
 
     @property
     def acknowledged(self) -> bool:
-        ack = self.ack
-        return ack is not None and ack.done() and not ack.cancelled() and ack.exception() is None
+        return acknowledged(self.ack)
 
     @property
     def error(self) -> BaseException | None:
