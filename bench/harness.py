@@ -31,6 +31,11 @@ from streams.kafka import ensure_core_topics
 EVENTS_TOPIC = "events.bench"
 
 
+def note(text: str) -> None:
+    """A progress line (the table comes at the end)."""
+    print(f"bench: {text}", flush=True)
+
+
 def rss_mib(pid: int) -> float:
     """Resident set size of a process, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
