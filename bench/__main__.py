@@ -2,8 +2,9 @@
 machine, measured in the same run (figures from one run are comparable;
 figures from different machines or runs are not).
 
-Everything is local (bench/harness.py; the raw limits in bench/raw.py): embedded broker (memory), worker and
-ingress as their own processes, the receiver in its own process, the load
+Everything is local (bench/harness.py; the raw limits are in bench/raw.py):
+embedded broker (memory), worker and ingress as their own processes, the
+receiver in its own process, the load
 generator here. Each raw limit is measured right before the figure printed
 beside it (a shared machine's speed drifts within a run: measured once at
 the start, the raw HTTP limit moved between 2 000 and 3 850 requests/s from
