@@ -36,7 +36,7 @@ from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
-from streams.batches import Batch, PartitionBatches, acknowledged
+from streams.batches import Batch, PartitionBatches, acknowledged, resend_until_acknowledged
 from streams.broker_compat import FetchWait
 from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
@@ -265,7 +265,10 @@ class RouteEvents(SupervisedLoop):
                 send.ack = None
             await asyncio.gather(
                 *(self._until_acknowledged(send) for send in failed),
-                *(self._until_batch_acknowledged(batch) for batch in failed_batches),
+                *(
+                    resend_until_acknowledged(batch, self._producer, RESEND_AFTER)
+                    for batch in failed_batches
+                ),
             )
         if previous is not None:
             await previous  # offsets advance in order
@@ -289,24 +292,6 @@ class RouteEvents(SupervisedLoop):
                 send.ack = None
                 attempt += 1
                 await asyncio.sleep(delay)
-
-    async def _until_batch_acknowledged(self, batch: Batch) -> None:
-        attempt = 0
-        while not batch.acknowledged:
-            delay = RESEND_AFTER[min(attempt, len(RESEND_AFTER) - 1)]
-            log.warning(
-                "batch of %d to %s failed (%r); sending it again in %.2fs",
-                len(batch.records),
-                batch.tp,
-                batch.error,
-                delay,
-            )
-            attempt += 1
-            await asyncio.sleep(delay)
-            try:
-                await (await batch.resend(self._producer))
-            except KafkaError:
-                continue  # batch.ack holds the error for the next round
 
     async def _send(self, routed: RoutedBatch, topic: str, key: bytes | None, value: bytes) -> None:
         if routed.batches.add(topic, key, value):

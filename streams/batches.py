@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +78,31 @@ class Batch:
         self.builder = builder
         self.ack = await producer.send_batch(builder, self.tp.topic, partition=self.tp.partition)
         return self.ack
+
+
+async def resend_until_acknowledged(
+    batch: Batch, producer: BatchingProducer, delays: Sequence[float]
+) -> int:
+    """Send a failed ``batch`` again, waiting ``delays[n]`` before the n-th
+    try (the last delay repeats), until the broker acknowledges it; the
+    number of tries it took."""
+    tries = 0
+    while not batch.acknowledged:
+        delay = delays[min(tries, len(delays) - 1)]
+        log.warning(
+            "batch of %d to %s failed (%r); sending it again in %.2fs",
+            len(batch.records),
+            batch.tp,
+            batch.error,
+            delay,
+        )
+        tries += 1
+        await asyncio.sleep(delay)
+        try:
+            await (await batch.resend(producer))
+        except KafkaError:
+            continue  # batch.ack holds the error for the next round
+    return tries
 
 
 class PartitionBatches:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
 
-from streams.batches import PartitionBatches
+from streams.batches import PartitionBatches, resend_until_acknowledged
 from tests.unit.factories import StandInProducer
 
 
@@ -78,3 +78,23 @@ async def test_a_batch_the_producer_refuses_is_left_unsent() -> None:
     (batch,) = await batches.submit()
     assert batch.ack is None
     assert not batch.acknowledged
+
+
+async def test_a_failed_batch_is_sent_again_until_acknowledged() -> None:
+    producer = StandInProducer(fail_first=3)  # the first write and two resends fail
+    batches = PartitionBatches(producer)
+    batches.add("t", b"k", b"one")
+    (batch,) = await batches.submit()
+    tries = await resend_until_acknowledged(batch, producer, delays=(0.0,))
+    assert tries == 3
+    assert batch.acknowledged
+    assert [value for _, _, _, value in producer.sent] == [b"one"] * 4
+
+
+async def test_an_acknowledged_batch_is_not_sent_again() -> None:
+    producer = StandInProducer()
+    batches = PartitionBatches(producer)
+    batches.add("t", b"k", b"one")
+    (batch,) = await batches.submit()
+    assert await resend_until_acknowledged(batch, producer, delays=(0.0,)) == 0
+    assert len(producer.sent) == 1
