@@ -119,12 +119,17 @@ def test_an_idle_consumer_of_many_partitions_polls_less_until_records_come() -> 
     assert consumer.wait == busy
 
 
-def test_an_idle_consumer_of_few_partitions_keeps_its_short_wait() -> None:
+def test_an_idle_consumer_of_few_partitions_waits_the_idle_minimum() -> None:
     consumer = many_partitions(8)
     tuner = FetchWait(consumer)  # type: ignore[arg-type]
-    for _ in range(broker_compat.IDLE_AFTER_ROUNDS * 2):
+    for _ in range(broker_compat.IDLE_AFTER_ROUNDS - 1):
         tuner.after_fetch(got_records=False)
-    assert consumer.wait == FETCH_MAX_WAIT_MS
+    assert consumer.wait == FETCH_MAX_WAIT_MS  # quiet, not idle yet
+    for _ in range(broker_compat.IDLE_AFTER_ROUNDS):
+        tuner.after_fetch(got_records=False)
+    assert consumer.wait == broker_compat.MIN_IDLE_WAIT_MS
+    tuner.after_fetch(got_records=True)
+    assert consumer.wait == FETCH_MAX_WAIT_MS  # records end it at once
 
 
 def test_a_busy_consumer_of_many_partitions_has_the_broker_gather_records() -> None:
