@@ -11,20 +11,26 @@ def iso_utc(moment: datetime) -> str:
 
 
 # The "now" stamp is taken for every delivery attempt and every inbound
-# webhook: its whole-second part is formatted once a second, not each time.
+# webhook, and every event without a timestamp gets its broker time: the
+# whole-second part is formatted once per second seen, not each time.
 _second = -1
 _second_text = ""
 
 
-def utc_now_iso() -> str:
+def _second_iso(second: int) -> str:
     global _second, _second_text  # noqa: PLW0603 - a one-entry cache
-    now = time.time()
-    second = int(now)
     if second != _second:
         _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _second = second
-    return f"{_second_text}.{int((now - second) * 1000):03d}Z"
+    return _second_text
+
+
+def utc_now_iso() -> str:
+    now = time.time()
+    second = int(now)
+    return f"{_second_iso(second)}.{int((now - second) * 1000):03d}Z"
 
 
 def iso_from_millis(millis: int) -> str:
-    return iso_utc(datetime.fromtimestamp(millis / 1000, tz=UTC))
+    second, milli = divmod(millis, 1000)
+    return f"{_second_iso(second)}.{milli:03d}Z"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas import timestamps
-from schemas.timestamps import iso_utc, utc_now_iso
+from schemas.timestamps import iso_from_millis, iso_utc, utc_now_iso
 
 
 def clock(now: object) -> SimpleNamespace:
@@ -30,3 +32,21 @@ def test_each_second_is_formatted_again(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(timestamps, "time", clock(lambda: next(moments)))
     assert utc_now_iso() == "2025-11-23T10:00:00.250Z"
     assert utc_now_iso() == "2025-11-23T10:00:01.500Z"
+
+
+@pytest.mark.parametrize(
+    "millis",
+    [0, 999, 1000, 1_763_892_000_000, 1_763_892_000_999, 1_763_892_001_005, 4_102_444_800_000],
+)
+def test_broker_millis_stamp_matches_iso_utc(millis: int) -> None:
+    expected = iso_utc(datetime.fromtimestamp(millis / 1000, tz=UTC))
+    assert iso_from_millis(millis) == expected
+    assert iso_from_millis(millis) == expected  # the second time from the cache
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799_999))  # to year 9999
+def test_any_broker_millis_stamp_is_exact(millis: int) -> None:
+    # Exact integer arithmetic (a float of the seconds rounds a millisecond
+    # away far from 1970, as the datetime path used to).
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    assert iso_from_millis(millis) == iso_utc(moment)
