@@ -73,10 +73,20 @@ def _required_id(data: dict[str, Any], field: str, *, allow_int: bool = False) -
 
 
 def _normalise_timestamp(value: Any, broker_millis: int) -> str:
+    # Out-of-calendar numbers are the event's fault, never the reader's: a
+    # plain ValueError here would stop routing at that record for good.
     if value is None:
-        return iso_from_millis(broker_millis)
+        try:
+            return iso_from_millis(broker_millis)
+        except ValueError:
+            raise InvalidEventError("the record's timestamp is out of range") from None
     if isinstance(value, int) and not isinstance(value, bool):
-        return iso_from_millis(value)  # epoch milliseconds, as older producers send
+        try:
+            return iso_from_millis(value)  # epoch milliseconds, as older producers send
+        except ValueError:
+            raise InvalidEventError(
+                "timestamp out of range: epoch milliseconds of the years 1 to 9999"
+            ) from None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)

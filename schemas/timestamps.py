@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def iso_utc(moment: datetime) -> str:
@@ -31,6 +31,17 @@ def utc_now_iso() -> str:
     return f"{_second_iso(second)}.{int((now - second) * 1000):03d}Z"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# ISO 8601 without an expanded year: 0001-01-01 to 9999-12-31, in epoch ms.
+MIN_MILLIS = -62_135_596_800_000
+MAX_MILLIS = 253_402_300_799_999
+
+
 def iso_from_millis(millis: int) -> str:
+    """Raises ValueError outside the years 1 to 9999."""
+    if not MIN_MILLIS <= millis <= MAX_MILLIS:
+        raise ValueError(f"{millis} epoch milliseconds is outside the years 1 to 9999")
+    if millis < 0:  # before 1970: rare, and strftime would not pad years below 1000
+        return iso_utc(_EPOCH + timedelta(milliseconds=millis))
     second, milli = divmod(millis, 1000)
     return f"{_second_iso(second)}.{milli:03d}Z"

@@ -48,6 +48,11 @@ async def test_invalid_events_are_reported_and_the_pipeline_goes_on(
                 "timestamp": "yesterday",
             }
         ),
+        # Epoch milliseconds past the calendar: once a ValueError that
+        # stopped the router at this record for good.
+        orjson.dumps(
+            {"eventId": unique, "eventType": f"ok.{unique}", "entityId": "1", "timestamp": 10**17}
+        ),
     ]
     for value in bad:
         await send_event(producer, value)
@@ -65,6 +70,7 @@ async def test_invalid_events_are_reported_and_the_pipeline_goes_on(
     assert any("JSON object" in reason for reason in reasons)
     assert any("eventType is required" in reason for reason in reasons)
     assert any("timestamp" in reason for reason in reasons)
+    assert any("out of range" in reason for reason in reasons)
 
 
 async def test_webhooks_survive_worker_and_api_restarts(

@@ -48,6 +48,9 @@ def test_integer_entity_id_becomes_string() -> None:
         (raw(eventType="has space"), "eventType may only"),
         (raw(timestamp="2026-11-23T10:00:00"), "timezone"),
         (raw(timestamp="soon"), "ISO 8601"),
+        # A plain ValueError here used to stop the router at the record.
+        (raw(timestamp=10**17), "out of range"),
+        (raw(timestamp=-(10**17)), "out of range"),
         (raw(entityUrl=5), "entityUrl"),
         (raw(entityId=True), "entityId"),
     ],
@@ -55,6 +58,11 @@ def test_integer_entity_id_becomes_string() -> None:
 def test_invalid_events_say_why(value: bytes, reason: str) -> None:
     with pytest.raises(InvalidEventError, match=reason):
         parse_event(value, 0)
+
+
+def test_an_out_of_range_record_timestamp_is_invalid_not_a_crash() -> None:
+    with pytest.raises(InvalidEventError, match="record's timestamp"):
+        parse_event(raw(), 10**17)
 
 
 def test_no_value_is_invalid() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import timestamps
-from schemas.timestamps import iso_from_millis, iso_utc, utc_now_iso
+from schemas.timestamps import MAX_MILLIS, MIN_MILLIS, iso_from_millis, iso_utc, utc_now_iso
 
 
 def clock(now: object) -> SimpleNamespace:
@@ -44,9 +44,15 @@ def test_broker_millis_stamp_matches_iso_utc(millis: int) -> None:
     assert iso_from_millis(millis) == expected  # the second time from the cache
 
 
-@given(st.integers(min_value=0, max_value=253_402_300_799_999))  # to year 9999
+@given(st.integers(min_value=MIN_MILLIS, max_value=MAX_MILLIS))  # years 1 to 9999
 def test_any_broker_millis_stamp_is_exact(millis: int) -> None:
     # Exact integer arithmetic (a float of the seconds rounds a millisecond
     # away far from 1970, as the datetime path used to).
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
     assert iso_from_millis(millis) == iso_utc(moment)
+
+
+@pytest.mark.parametrize("millis", [MIN_MILLIS - 1, MAX_MILLIS + 1, 10**17, -(10**17)])
+def test_millis_outside_the_calendar_are_refused(millis: int) -> None:
+    with pytest.raises(ValueError, match="years 1 to 9999"):
+        iso_from_millis(millis)
