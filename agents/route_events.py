@@ -37,7 +37,7 @@ from schemas.deliveries import Delivery
 from schemas.events import InvalidEventError, parse_event
 from schemas.webhooks import Webhook
 from streams.batches import Batch, PartitionBatches, acknowledged, resend_until_acknowledged
-from streams.broker_compat import FetchWait
+from streams.broker_compat import MAX_RECORD_BYTES, FetchWait, fits_in_a_record
 from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, TrackingProducer, stop_quietly
 from streams.membership import SlotMembership
@@ -307,29 +307,43 @@ class RouteEvents(SupervisedLoop):
         try:
             event = parse_event(record.value, record.timestamp)
         except InvalidEventError as exc:
-            self._metrics.invalid_events.labels(topic=record.topic).inc()
-            log.info("invalid event topic=%s offset=%s reason=%s", record.topic, record.offset, exc)
-            value = invalid_record(
-                reason=str(exc),
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                value=record.value,
-                timestamp=record.timestamp,
-            )
-            await self._send(routed, INVALID_EVENTS, None, value)
+            await self._report_invalid(routed, record, str(exc))
             return
         self._catalogue.record(event, record.topic)
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()
-        for webhook in self._index.lookup(event.event_type):
+        for n, webhook in enumerate(self._index.lookup(event.event_type)):
             topic = delivery_topic(webhook.id)
             if not self._topics.known(topic):
                 await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
             delivery = Delivery.for_event(webhook.id, event, enqueued_at=enqueued_at)
-            await self._send(routed, topic, key, delivery.to_json())
+            value = delivery.to_json()
+            # Every delivery of an event has the same size, give or take the
+            # webhook id: the first one decides for all of them.
+            if n == 0 and not fits_in_a_record(key, value):
+                await self._report_invalid(
+                    routed,
+                    record,
+                    f"event too large to deliver: its delivery record would be "
+                    f"{len(value)} bytes, more than a Kafka record's {MAX_RECORD_BYTES}",
+                )
+                return
+            await self._send(routed, topic, key, value)
             self._routed_counter(webhook.id).inc()
+
+    async def _report_invalid(self, routed: RoutedBatch, record: Any, reason: str) -> None:
+        self._metrics.invalid_events.labels(topic=record.topic).inc()
+        log.info("invalid event topic=%s offset=%s reason=%s", record.topic, record.offset, reason)
+        value = invalid_record(
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            timestamp=record.timestamp,
+        )
+        await self._send(routed, INVALID_EVENTS, None, value)
 
     async def _prepare_delivery_topics(self) -> None:
         """Make sure every webhook's topic exists and is known to the producer,

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 
 from schemas.events import DomainEvent
 from streams.batches import PartitionBatches
+from streams.broker_compat import fits_in_a_record
 from streams.kafka import TrackingProducer
 from streams.topics import ENTITIES, EVENT_TYPES, entity_key
 
@@ -60,7 +61,11 @@ class CatalogueWriter:
                 "updatedAt": event.timestamp,
             }
             key = entity_key(event.entity_type, event.entity_id)
-            self._pending[(ENTITIES, key)] = orjson.dumps(latest)
+            value = orjson.dumps(latest)
+            # An entity too large for a Kafka record would be refused on
+            # every retry: the catalogue keeps the previous one.
+            if fits_in_a_record(key.encode(), value):
+                self._pending[(ENTITIES, key)] = value
         if self._pending:
             self._wake.set()
 

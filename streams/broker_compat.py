@@ -224,6 +224,19 @@ def faust_broker_options() -> dict[str, Any]:
     }
 
 
+# The largest record hookstream writes: Kafka's default ``message.max.bytes``
+# (1 MiB plus 12 bytes of log overhead) and aiokafka's default request size.
+# A bigger record is refused by the broker (or the client) however often it
+# is retried, so writers check before they write (:func:`fits_in_a_record`).
+MAX_RECORD_BYTES = 1024 * 1024
+# A record's own framing inside a batch, and the batch header, at most.
+RECORD_OVERHEAD = 128
+
+
+def fits_in_a_record(key: bytes | None, value: bytes) -> bool:
+    return len(key or b"") + len(value) + RECORD_OVERHEAD <= MAX_RECORD_BYTES
+
+
 def producer_options() -> dict[str, Any]:
     """No linger: each hop of the pipeline (event -> delivery record -> 2xx,
     inbound request -> 202) waits for its acknowledgement, so a linger is
@@ -243,4 +256,5 @@ def producer_options() -> dict[str, Any]:
         "enable_idempotence": False,
         "linger_ms": 0,
         "max_batch_size": 512 * 1024,
+        "max_request_size": MAX_RECORD_BYTES,
     }

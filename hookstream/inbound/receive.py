@@ -44,6 +44,7 @@ from hookstream.json_paths import get_path
 from hookstream.metrics import Metrics
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
+from streams.broker_compat import MAX_RECORD_BYTES, fits_in_a_record
 from streams.queued_writer import QueuedWriter
 from streams.table import CompactedTable, SeenKeys
 from streams.topics import FLOW_TRIGGERS, INBOUND_SEEN
@@ -228,13 +229,19 @@ async def _receive(
         "payload": payload,
         "deliveryId": delivery_id,
     }
+    key, value = listener.id.encode(), orjson.dumps(trigger)
+    if not fits_in_a_record(key, value):
+        # A body near the limit, with the headers beside it: Kafka would
+        # refuse the record, so say what is wrong instead of 503.
+        raise PayloadTooLargeError(
+            f"body too large to store with its headers ({len(value)} bytes, "
+            f"a Kafka record holds {MAX_RECORD_BYTES})"
+        )
     if seen_key:
         ingress.pending.add(seen_key)
     try:
         async with asyncio.timeout(STORE_TIMEOUT):  # no task per request, unlike wait_for
-            await ingress.producer.send_and_wait(
-                FLOW_TRIGGERS, key=listener.id.encode(), value=orjson.dumps(trigger)
-            )
+            await ingress.producer.send_and_wait(FLOW_TRIGGERS, key=key, value=value)
         if seen_key:
             await ingress.producer.send(INBOUND_SEEN, key=seen_key.encode(), value=b"1")
             ingress.seen.apply(seen_key, b"1")

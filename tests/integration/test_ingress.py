@@ -222,6 +222,9 @@ async def test_bodies_and_bad_requests(
         (bomb, "application/xml", 400),
         (b"hello", "text/plain", 415),
         (b"x" * (1024 * 1024 + 1), "application/json", 413),
+        # Within the body limit, but not with its headers in one Kafka record:
+        # refused with the reason, not a 503 from the broker's refusal.
+        (b'{"pad": "' + b"x" * (1024 * 1024 - 64) + b'"}', "application/json", 413),
     ]:
         status, answer = await post(http, url, body, content_type)
         assert status == expected, (content_type, answer)

@@ -14,6 +14,7 @@ from hookstream.testing.api import ApiClient, ApiServer, live_webhook
 from hookstream.testing.kafka_reader import read_records, values
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
+from streams.broker_compat import MAX_RECORD_BYTES
 from streams.topics import INVALID_EVENTS
 from tests.conftest import EVENTS_TOPIC, send_event
 
@@ -105,3 +106,31 @@ async def test_webhooks_survive_worker_and_api_restarts(
         assert body["name"] == "durable" and body["hasSecret"] is True
     finally:
         await fresh.stop()
+
+
+async def test_an_event_too_large_to_deliver_is_reported_and_the_pipeline_goes_on(
+    api: ApiClient, worker: WorkerProcess, receiver: Receiver, kafka: str, unique: str
+) -> None:
+    await live_webhook(api, worker, name="big", url=f"{receiver.url}/big", events=[f"big.{unique}"])
+    # Fits the events topic, but not with a delivery record's own fields
+    # around it: a write the broker would refuse however often it is retried.
+    event = {"eventId": f"big-{unique}", "eventType": f"big.{unique}", "entityId": "1"}
+    padding = MAX_RECORD_BYTES - len(orjson.dumps(event | {"entity": {"pad": ""}})) - 64
+    big = orjson.dumps(event | {"entity": {"pad": "x" * padding}})
+    assert len(big) < MAX_RECORD_BYTES
+    large = AIOKafkaProducer(
+        bootstrap_servers=kafka, acks="all", max_request_size=4 * MAX_RECORD_BYTES
+    )
+    await large.start()
+    try:
+        await send_event(large, big)
+        await send_event(
+            large, {"eventId": f"small-{unique}", "eventType": f"big.{unique}", "entityId": "1"}
+        )
+    finally:
+        await large.stop()
+
+    [request] = await receiver.wait_for("/big")
+    assert orjson.loads(request.body)["eventId"] == f"small-{unique}"
+    [report] = await read_invalid_events(kafka, f"big-{unique}", 1)
+    assert "too large" in report["reason"]
