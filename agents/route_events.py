@@ -61,6 +61,10 @@ RESEND_AFTER = (0.1, 0.25, 0.5, 1.0)
 # the same delivery ids.
 COMMIT_EVERY = 0.5
 STOP_GRACE = 10.0
+# A delivery record grows as it fails (each retry carries the outcomes so
+# far) and its log records add the request and response (4 KiB of body
+# each at most): room for that is kept below a Kafka record's limit.
+DELIVERY_HEADROOM = 16 * 1024
 
 
 class SubscriptionIndex:
@@ -320,12 +324,13 @@ class RouteEvents(SupervisedLoop):
             value = delivery.to_json()
             # Every delivery of an event has the same size, give or take the
             # webhook id: the first one decides for all of them.
-            if n == 0 and not fits_in_a_record(key, value):
+            if n == 0 and not fits_in_a_record(key, value, DELIVERY_HEADROOM):
                 await self._report_invalid(
                     routed,
                     record,
                     f"event too large to deliver: its delivery record would be "
-                    f"{len(value)} bytes, more than a Kafka record's {MAX_RECORD_BYTES}",
+                    f"{len(value)} bytes; a Kafka record holds {MAX_RECORD_BYTES}, "
+                    f"less {DELIVERY_HEADROOM} kept for its retries and log",
                 )
                 return
             await self._send(routed, topic, key, value)

@@ -233,8 +233,9 @@ MAX_RECORD_BYTES = 1024 * 1024
 RECORD_OVERHEAD = 128
 
 
-def fits_in_a_record(key: bytes | None, value: bytes) -> bool:
-    return len(key or b"") + len(value) + RECORD_OVERHEAD <= MAX_RECORD_BYTES
+def fits_in_a_record(key: bytes | None, value: bytes, headroom: int = 0) -> bool:
+    """``headroom``: bytes the record may still grow by in later writes."""
+    return len(key or b"") + len(value) + RECORD_OVERHEAD + headroom <= MAX_RECORD_BYTES
 
 
 def producer_options() -> dict[str, Any]:
