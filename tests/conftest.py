@@ -28,7 +28,8 @@ from hookstream.testing.api import TOKENS, ApiClient, ApiServer
 from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
 from hookstream.testing.receiver import Receiver
 from streams.broker import EmbeddedBroker, free_port
-from streams.kafka import ensure_core_topics
+from streams.kafka import TopicAdmin, ensure_core_topics
+from streams.topics import TopicSpec
 
 EVENTS_TOPIC = "events.itest"
 
@@ -132,6 +133,17 @@ async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
 def unique() -> str:
     """A short id that keeps this test's event types, paths and names its own."""
     return uuid.uuid4().hex[:10]
+
+
+async def create_topic(kafka: str, name: str, partitions: int) -> str:
+    """Create a test's own topic through hookstream's one topic-creation path."""
+    admin = TopicAdmin(kafka)
+    await admin.start()
+    try:
+        await admin.ensure([TopicSpec(name, partitions)])
+    finally:
+        await admin.close()
+    return name
 
 
 async def send_event(

@@ -6,21 +6,15 @@ per key within one partition), every record arrives once, in order."""
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from hookstream.testing.eventually import eventually
 from streams.batches import PartitionBatches
 from streams.kafka import new_producer
+from tests.conftest import create_topic
 
 
 async def test_batches_land_where_send_would_in_order(kafka: str, unique: str) -> None:
-    topic = f"probe.batches-{unique}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 4, 1)])
-    finally:
-        await admin.close()
+    topic = await create_topic(kafka, f"probe.batches-{unique}", 4)
     producer = new_producer(kafka)
     await producer.start()
     keys = [f"wh_{n:03d}".encode() for n in range(12)]

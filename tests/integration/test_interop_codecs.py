@@ -11,7 +11,6 @@ from typing import Any
 import aiokafka.codec
 import orjson
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from confluent_kafka import KafkaError, Message, Producer
 
 from hookstream.testing.api import ApiClient, live_webhook
@@ -20,6 +19,7 @@ from hookstream.testing.kafka_reader import read_records, values
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
 from streams.topics import INVALID_EVENTS
+from tests.conftest import create_topic
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 EVENTS_PER_CODEC = 6
@@ -34,14 +34,7 @@ def test_aiokafka_has_every_codec() -> None:
 
 
 async def new_events_topic(kafka: str, unique: str) -> str:
-    topic = f"events.interop-{unique}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-    finally:
-        await admin.close()
-    return topic
+    return await create_topic(kafka, f"events.interop-{unique}", 2)
 
 
 def librdkafka_producer(kafka: str, codec: str) -> Producer:
