@@ -19,7 +19,7 @@ import orjson
 from aiokafka.errors import KafkaError
 
 from schemas.events import DomainEvent
-from streams.batches import PartitionBatches
+from streams.batches import PartitionBatches, acknowledged
 from streams.broker_compat import fits_in_a_record
 from streams.kafka import TrackingProducer
 from streams.topics import ENTITIES, EVENT_TYPES, entity_key
@@ -100,7 +100,7 @@ class CatalogueWriter:
         await asyncio.gather(*acks, return_exceptions=True)
         failed: list[tuple[str, str]] = []
         for keys, ack in written:
-            if ack is None or ack.cancelled() or ack.exception() is not None:
+            if not acknowledged(ack):
                 failed += keys
                 continue
             self._known_types.update(key for topic, key in keys if topic == EVENT_TYPES)
