@@ -34,6 +34,11 @@ class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
     a send to a topic known only from the start-up metadata can wait for the
     whole request timeout and then fail with NotLeaderForPartitionError."""
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # topic -> (its partition map, all partitions, available ones): see partition_for.
+        self._partition_lists: dict[str, tuple[dict[int, Any], list[int], list[int]]] = {}
+
     async def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
         client = self.client
         if topic not in client._topics:  # the workaround itself
@@ -43,10 +48,24 @@ class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
     def partition_for(self, topic: str, key: bytes | None) -> int | None:
         """The partition ``send`` would choose for ``key`` (this producer's
         partitioner), or None while the topic is not tracked or its
-        partitions are not known (streams/batches.py then sends alone)."""
-        if topic not in self.client._topics or not self._metadata.partitions_for_topic(topic):
+        partitions are not known (streams/batches.py then sends alone).
+
+        Called for every record a batch writer adds: aiokafka's own path
+        builds two sets and two lists of the topic's partitions each time,
+        so those lists are kept until the next metadata update (which
+        replaces each topic's partition map, hence the identity check)."""
+        if topic not in self.client._topics:
             return None
-        return int(self._partition(topic, None, None, None, key, None))
+        known = self._metadata._partitions.get(topic)
+        if not known:
+            return None
+        lists = self._partition_lists.get(topic)
+        if lists is None or lists[0] is not known:
+            # Built as aiokafka's _partition builds them (lists of sets), so
+            # the partitioner sees the same order send() gives it.
+            available = {p for p, meta in known.items() if meta.leader != -1}
+            lists = self._partition_lists[topic] = (known, list(set(known)), list(available))
+        return int(self._partitioner(key, lists[1], lists[2]))
 
     async def track(self, topics: Iterable[str]) -> None:
         """Register many topics with one metadata request (one per topic, as

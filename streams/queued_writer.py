@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -54,7 +55,15 @@ class QueuedWriter:
         self._producer = producer
         self._topic = topic
         self._on_drop = on_drop
-        self._queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(limit)
+        self._limit = limit
+        # A deque and one wake-up future rather than an asyncio.Queue: a
+        # record is queued per delivery attempt, and the Queue's bookkeeping
+        # (getters, unfinished count) was most of what writing one cost.
+        self._queue: deque[tuple[bytes, bytes]] = deque()
+        self._wake: asyncio.Future[None] | None = None
+        # Set while nothing is queued or being handed to the producer.
+        self._handed_over = asyncio.Event()
+        self._handed_over.set()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -65,31 +74,42 @@ class QueuedWriter:
         if self._task is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), grace)
+            await asyncio.wait_for(self._handed_over.wait(), grace)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
 
     def write(self, key: str, record: dict[str, Any]) -> None:
-        try:
-            self._queue.put_nowait((key.encode(), orjson.dumps(record)))
-        except asyncio.QueueFull:
+        if len(self._queue) >= self._limit:
             self._on_drop()
+            return
+        try:
+            value = orjson.dumps(record)
         except TypeError:  # not JSON: a bug in the caller, never the caller's failure
             log.exception("%s record not written: not serialisable", self._topic)
             self._on_drop()
+            return
+        self._queue.append((key.encode(), value))
+        self._handed_over.clear()
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     async def _drain(self) -> None:
+        queue = self._queue
         while True:
-            taken = [await self._queue.get()]
-            while len(taken) < DRAIN_AT_MOST and not self._queue.empty():
-                taken.append(self._queue.get_nowait())
+            if not queue:
+                self._handed_over.set()
+                self._wake = asyncio.get_running_loop().create_future()
+                await self._wake
+                self._wake = None
+                continue
+            taken = [queue.popleft() for _ in range(min(len(queue), DRAIN_AT_MOST))]
             try:
                 await self._write(taken)
-            finally:
-                for _ in taken:
-                    self._queue.task_done()
+            except Exception as exc:  # noqa: BLE001 - the writer outlives any one hand-over
+                self._dropped(len(taken), exc)
 
     async def _write(self, records: list[tuple[bytes, bytes]]) -> None:
         batches = PartitionBatches(self._producer)

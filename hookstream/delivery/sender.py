@@ -23,7 +23,9 @@ from hookstream.delivery.targets import (
 MAX_LOGGED_BODY = 4096
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass pays an object.__setattr__ per field, and
+# one of these is made for every attempt (nobody changes it after).
+@dataclass(slots=True)
 class AttemptResult:
     """Outcome of one attempt. ``outcome`` is one of: success, http_error,
     timeout, connection_error, refused (target not allowed)."""

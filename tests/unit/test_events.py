@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import orjson
 import pytest
 from hypothesis import given
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 from schemas.deliveries import Delivery, delivery_id_for
 from schemas.events import InvalidEventError, parse_event
+from schemas.timestamps import iso_utc
 
 BROKER_MS = 1_763_892_000_000  # 2025-11-23T10:00:00Z
 
@@ -30,6 +33,28 @@ def test_timestamps_normalise_to_utc() -> None:
         == "2026-11-23T10:00:00.000Z"
     )
     assert parse_event(raw(timestamp=1588429200207), 0).timestamp == "2020-05-02T14:20:00.207Z"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2026-W49-4T15:01:02.123Z",  # ISO week date, same length
+        "2026-12-03 15:01:02.123Z",  # space for T
+        "2026-12-03T15:01:02,123Z",  # decimal comma
+        "2026-12-03T15:01:02.1234Z",
+    ],
+)
+def test_other_forms_of_the_same_moment_are_rewritten(written: str) -> None:
+    assert parse_event(raw(timestamp=written), 0).timestamp == "2026-12-03T15:01:02.123Z"
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_a_canonical_timestamp_passes_unchanged_and_equals_its_normal_form(
+    moment: datetime,
+) -> None:
+    written = iso_utc(moment)
+    assert parse_event(raw(timestamp=written), 0).timestamp == written
+    assert iso_utc(datetime.fromisoformat(written)) == written
 
 
 def test_integer_entity_id_becomes_string() -> None:
