@@ -149,7 +149,6 @@ class RouteEvents(SupervisedLoop):
             name="route_events",
             on_committed=lambda tp, offset: metrics.report_lag(consumer, tp, offset),
         )
-        self._counters: dict[str, Any] = {}
         self._prepared_version = -1
         membership.on_change(release=self._on_release, assigned=self._on_assigned)
 
@@ -240,7 +239,7 @@ class RouteEvents(SupervisedLoop):
         await self._prepare_delivery_topics()
         routed = RoutedBatch(PartitionBatches(self._producer))
         for tp, records in batches.items():
-            self._events_counter(tp.topic).inc(len(records))
+            self._metrics.events_consumed.labels(tp.topic).inc(len(records))
             for record in records:
                 await self._route(record, routed)
             routed.offsets[tp] = records[-1].offset + 1
@@ -298,7 +297,7 @@ class RouteEvents(SupervisedLoop):
                 await asyncio.sleep(delay)
 
     async def _send(self, routed: RoutedBatch, topic: str, key: bytes | None, value: bytes) -> None:
-        if routed.batches.add(topic, key, value):
+        if routed.batches.add(topic, key, value) is not None:
             return
         send = Send(topic, key, value)
         try:
@@ -334,7 +333,7 @@ class RouteEvents(SupervisedLoop):
                 )
                 return
             await self._send(routed, topic, key, value)
-            self._routed_counter(webhook.id).inc()
+            self._metrics.deliveries_routed.labels(webhook.id).inc()
 
     async def _report_invalid(self, routed: RoutedBatch, record: Any, reason: str) -> None:
         self._metrics.invalid_events.labels(topic=record.topic).inc()
@@ -370,18 +369,3 @@ class RouteEvents(SupervisedLoop):
         log.error("unreadable record %s@%d skipped: %r", tp, offset, exc)
         value = unreadable_record(tp.topic, tp.partition, offset, exc)
         await self._until_acknowledged(Send(INVALID_EVENTS, None, value))
-
-    def _events_counter(self, topic: str) -> Any:
-        counter = self._counters.get(topic)
-        if counter is None:
-            counter = self._counters[topic] = self._metrics.events_consumed.labels(topic=topic)
-        return counter
-
-    def _routed_counter(self, webhook_id: str) -> Any:
-        key = "wh:" + webhook_id
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = self._metrics.deliveries_routed.labels(
-                webhook=webhook_id
-            )
-        return counter

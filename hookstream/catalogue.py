@@ -91,7 +91,7 @@ class CatalogueWriter:
         batches = PartitionBatches(self._producer)
         written: list[tuple[list[tuple[str, str]], asyncio.Future[Any] | None]] = []
         for (topic, key), value in pending.items():
-            if not batches.add(topic, key.encode(), value):
+            if batches.add(topic, key.encode(), value) is None:
                 written.append(([(topic, key)], await self._send_alone(topic, key, value)))
         for sent in await batches.submit():
             keys = [(sent.tp.topic, raw_key.decode()) for raw_key, _ in sent.records if raw_key]

@@ -117,25 +117,26 @@ class PartitionBatches:
     def __bool__(self) -> bool:
         return self.records > 0
 
-    def add(self, topic: str, key: bytes | None, value: bytes) -> bool:
-        """Queue one record; False if it was not taken (partitions unknown,
-        or a record larger than a whole batch): send it by itself."""
+    def add(self, topic: str, key: bytes | None, value: bytes) -> Batch | None:
+        """Queue one record; the batch that took it, or None if none did
+        (partitions unknown, or a record larger than a whole batch): send
+        that one by itself."""
         partition = self._producer.partition_for(topic, key)
         if partition is None:
-            return False
+            return None
         tp = TopicPartition(topic, partition)
         batch = self._open.get(tp)
         if batch is None:
             batch = self._open[tp] = Batch(tp, self._producer.create_batch())
         if not batch.append(key, value):
             if not batch.records:
-                return False
+                return None
             self._full.append(batch)
             batch = self._open[tp] = Batch(tp, self._producer.create_batch())
             if not batch.append(key, value):
-                return False
+                return None
         self.records += 1
-        return True
+        return batch
 
     async def submit(self) -> list[Batch]:
         """Hand every batch to the producer; their ``ack`` futures resolve

@@ -1,14 +1,25 @@
-"""Records written to one topic without the caller awaiting anything.
+"""Records written to one topic in shared producer batches.
 
-For logs kept for people (the delivery log, the inbound log): the work that
-produces a record (a delivery, an inbound request) must never wait for it,
-and a failed write must never fail that work. :meth:`QueuedWriter.write`
-only queues; one task per writer drains what has queued into one producer
-batch per partition (streams/batches.py), so a record costs no task or
-future of its own (a task per record was a few per cent of the ingress's
-CPU, a ``producer.send`` per record about 10 µs). If the writer falls far
-behind, it drops records and says so through ``on_drop`` rather than grow
-without bound.
+Two writers over one drain loop:
+
+- :class:`QueuedWriter`, for logs kept for people (the delivery log, the
+  inbound log): the work that produces a record (a delivery, an inbound
+  request) must never wait for it, and a failed write must never fail that
+  work. :meth:`QueuedWriter.write` only queues. If the writer falls far
+  behind, it drops records and says so through ``on_drop`` rather than grow
+  without bound.
+- :class:`AcknowledgedWriter`, for records a caller must know are stored
+  before it answers (the ingress's flow triggers: a 202 only for a stored
+  webhook). :meth:`AcknowledgedWriter.write` waits for its own record's
+  acknowledgement, or raises, within a deadline.
+
+One task per writer drains what has queued into one producer batch per
+partition (streams/batches.py), so a record costs no task, future or timer
+of its own beyond what its caller waits on (a task per record was a few per
+cent of the ingress's CPU, a ``producer.send`` per record about 10 µs, an
+``asyncio.timeout`` per request about as much again). aiokafka takes a
+partition's next batch only once its previous one has gone out, so while
+one batch is in flight the next one gathers everything that arrives.
 
 One key's records stay in one partition (readers keep the newest N per
 key): the producer's partitioner picks it, the same one every other writer
@@ -26,7 +37,7 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from aiokafka.errors import KafkaError
@@ -38,28 +49,30 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 50_000
 # Records taken off the queue per producer hand-over.
 DRAIN_AT_MOST = 5_000
+# Seconds the next hand-over waits for the previous one's acknowledgements
+# at most (aiokafka fails a batch after its request timeout anyway).
+IN_FLIGHT_AT_MOST = 1.0
+
+
+Item = TypeVar("Item", bound=tuple[Any, ...])
 
 
 class WritingProducer(BatchingProducer, Protocol):
     async def send(self, topic: str, *, key: bytes | None, value: bytes) -> Any: ...
 
 
-class QueuedWriter:
-    def __init__(
-        self,
-        producer: WritingProducer,
-        topic: str,
-        on_drop: Callable[[], None],
-        limit: int = QUEUE_LIMIT,
-    ) -> None:
+class _DrainingWriter(Generic[Item]):
+    """The queue and the drain loop; subclasses say what a record's
+    outcome means (:meth:`_settle`)."""
+
+    def __init__(self, producer: WritingProducer, topic: str) -> None:
         self._producer = producer
         self._topic = topic
-        self._on_drop = on_drop
-        self._limit = limit
         # A deque and one wake-up future rather than an asyncio.Queue: a
-        # record is queued per delivery attempt, and the Queue's bookkeeping
-        # (getters, unfinished count) was most of what writing one cost.
-        self._queue: deque[tuple[bytes, bytes]] = deque()
+        # record is queued per delivery attempt or inbound request, and the
+        # Queue's bookkeeping (getters, unfinished count) was most of what
+        # queueing one cost.
+        self._queue: deque[Item] = deque()
         self._wake: asyncio.Future[None] | None = None
         # Set while nothing is queued or being handed to the producer.
         self._handed_over = asyncio.Event()
@@ -80,17 +93,8 @@ class QueuedWriter:
             await self._task
         self._task = None
 
-    def write(self, key: str, record: dict[str, Any]) -> None:
-        if len(self._queue) >= self._limit:
-            self._on_drop()
-            return
-        try:
-            value = orjson.dumps(record)
-        except TypeError:  # not JSON: a bug in the caller, never the caller's failure
-            log.exception("%s record not written: not serialisable", self._topic)
-            self._on_drop()
-            return
-        self._queue.append((key.encode(), value))
+    def _enqueue(self, item: Item) -> None:
+        self._queue.append(item)
         self._handed_over.clear()
         wake = self._wake
         if wake is not None and not wake.done():
@@ -106,35 +110,143 @@ class QueuedWriter:
                 self._wake = None
                 continue
             taken = [queue.popleft() for _ in range(min(len(queue), DRAIN_AT_MOST))]
+            acks: list[asyncio.Future[Any]] = []
             try:
-                await self._write(taken)
+                await self._hand_over(taken, acks)
             except Exception as exc:  # noqa: BLE001 - the writer outlives any one hand-over
-                self._dropped(len(taken), exc)
+                self._settle(taken, exc)
+            # One hand-over in flight: what arrives meanwhile waits in the
+            # queue and goes out in the next batch, as a partition's open
+            # batch grows in aiokafka while the previous request is out. A
+            # batch handed over at once would be closed with whatever
+            # happened to be queued: many small produce requests, each a
+            # cost to the broker.
+            if acks:
+                await asyncio.wait(acks, timeout=IN_FLIGHT_AT_MOST)
 
-    async def _write(self, records: list[tuple[bytes, bytes]]) -> None:
+    async def _hand_over(self, items: list[Item], acks: list[asyncio.Future[Any]]) -> None:
         batches = PartitionBatches(self._producer)
-        for key, value in records:
-            if not batches.add(self._topic, key, value):
-                await self._send_alone(key, value)
-        for batch in await batches.submit():
-            if batch.ack is None:
-                self._dropped(len(batch.records), None)
+        taken: dict[int, list[Item]] = {}  # id(batch) -> its items
+        for item in items:
+            key, value = item[0], item[1]
+            batch = batches.add(self._topic, key, value)
+            if batch is None:
+                await self._send_alone(item, acks)
             else:
-                batch.ack.add_done_callback(functools.partial(self._after, len(batch.records)))
+                taken.setdefault(id(batch), []).append(item)
+        for batch in await batches.submit():
+            self._when_acknowledged(taken[id(batch)], batch.ack, acks)
 
-    async def _send_alone(self, key: bytes, value: bytes) -> None:
+    async def _send_alone(self, item: Item, acks: list[asyncio.Future[Any]]) -> None:
         try:
-            sent = await self._producer.send(self._topic, key=key, value=value)
+            sent = await self._producer.send(self._topic, key=item[0], value=item[1])
         except KafkaError as exc:
-            self._dropped(1, exc)
+            self._settle([item], exc)
             return
-        sent.add_done_callback(functools.partial(self._after, 1))
+        self._when_acknowledged([item], sent, acks)
 
-    def _after(self, records: int, sent: asyncio.Future[Any]) -> None:
-        if not sent.cancelled() and sent.exception() is not None:
-            self._dropped(records, sent.exception())
+    def _when_acknowledged(
+        self, items: list[Item], ack: asyncio.Future[Any] | None, acks: list[asyncio.Future[Any]]
+    ) -> None:
+        if ack is None:
+            self._settle(items, KafkaError("the producer did not take the batch"))
+        else:
+            ack.add_done_callback(functools.partial(self._acknowledged, items))
+            acks.append(ack)
 
-    def _dropped(self, records: int, exc: BaseException | None) -> None:
-        log.warning("%s write failed; %d records dropped: %r", self._topic, records, exc)
-        for _ in range(records):
+    def _acknowledged(self, items: list[Item], ack: asyncio.Future[Any]) -> None:
+        if ack.cancelled():  # the producer stopped first
+            self._settle(items, KafkaError("the write was cancelled"))
+        else:
+            self._settle(items, ack.exception())
+
+    def _settle(self, items: list[Item], error: BaseException | None) -> None:
+        """``items`` were stored (``error`` None) or not."""
+        raise NotImplementedError
+
+
+class QueuedWriter(_DrainingWriter[tuple[bytes, bytes]]):
+    def __init__(
+        self,
+        producer: WritingProducer,
+        topic: str,
+        on_drop: Callable[[], None],
+        limit: int = QUEUE_LIMIT,
+    ) -> None:
+        super().__init__(producer, topic)
+        self._on_drop = on_drop
+        self._limit = limit
+
+    def write(self, key: str, record: dict[str, Any]) -> None:
+        if len(self._queue) >= self._limit:
             self._on_drop()
+            return
+        try:
+            value = orjson.dumps(record)
+        except TypeError:  # not JSON: a bug in the caller, never the caller's failure
+            log.exception("%s record not written: not serialisable", self._topic)
+            self._on_drop()
+            return
+        self._enqueue((key.encode(), value))
+
+    def _settle(self, items: list[tuple[bytes, bytes]], error: BaseException | None) -> None:
+        if error is None:
+            return
+        log.warning("%s write failed; %d records dropped: %r", self._topic, len(items), error)
+        for _ in items:
+            self._on_drop()
+
+
+# A record waiting for its acknowledgement: key, value, the caller's future.
+Pending = tuple[bytes, bytes, "asyncio.Future[None]"]
+
+
+class AcknowledgedWriter(_DrainingWriter[Pending]):
+    """``timeout``: seconds from :meth:`write` to its answer at most, the
+    time queued behind a slow broker included; one timer for the oldest
+    record still waiting, not one per record."""
+
+    def __init__(self, producer: WritingProducer, topic: str, timeout: float) -> None:
+        super().__init__(producer, topic)
+        self._timeout = timeout
+        # (deadline, future) in write order, so deadlines ascend.
+        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        self._expiry: asyncio.TimerHandle | None = None
+
+    async def write(self, key: bytes, value: bytes) -> None:
+        """Returns once the broker has acknowledged the record; raises
+        KafkaError if it refused it, TimeoutError if no answer came in time."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        waiting = self._waiting
+        while waiting and waiting[0][1].done():
+            waiting.popleft()
+        waiting.append((loop.time() + self._timeout, future))
+        if self._expiry is None:
+            self._expiry = loop.call_at(waiting[0][0], self._expire)
+        self._enqueue((key, value, future))
+        await future
+
+    def _expire(self) -> None:
+        loop = asyncio.get_running_loop()
+        now, waiting = loop.time(), self._waiting
+        while waiting and (waiting[0][1].done() or waiting[0][0] <= now):
+            _, future = waiting.popleft()
+            if not future.done():
+                future.set_exception(TimeoutError("no acknowledgement in time"))
+        self._expiry = loop.call_at(waiting[0][0], self._expire) if waiting else None
+
+    def _settle(self, items: list[Pending], error: BaseException | None) -> None:
+        for _, _, future in items:
+            if future.done():  # timed out meanwhile
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await super().stop(grace)
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None

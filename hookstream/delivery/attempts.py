@@ -88,23 +88,13 @@ class Attempter:
         self._metrics = metrics
         self._api_url = api_url
         self._log = delivery_log
-        # prometheus_client's labels() costs a lock and a dict build per call:
-        # keep each webhook's children.
-        self._outcome_counters: dict[tuple[str, str], Any] = {}
-
-    def _count(self, webhook_id: str, outcome: str) -> None:
-        counter = self._outcome_counters.get((webhook_id, outcome))
-        if counter is None:
-            counter = self._metrics.deliveries.labels(webhook=webhook_id, outcome=outcome)
-            self._outcome_counters[(webhook_id, outcome)] = counter
-        counter.inc()
 
     async def attempt(
         self, webhook: Webhook, delivery: Delivery
     ) -> tuple[AttemptResult, dict[str, Any]]:
         request = build_request(webhook, delivery, api_url=self._api_url, now=int(time.time()))
         result = await self._sender.send(request)
-        self._count(webhook.id, result.outcome)
+        self._metrics.deliveries.labels(webhook.id, result.outcome).inc()
         self._metrics.delivery_duration.observe(result.duration)
         if result.ok:
             now = time.time()

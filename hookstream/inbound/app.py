@@ -16,15 +16,15 @@ from hookstream.http_common import (
     error_middleware,
 )
 from hookstream.inbound.examine import MAX_BODY
-from hookstream.inbound.receive import INGRESS_KEY, Ingress, receive
+from hookstream.inbound.receive import INGRESS_KEY, STORE_TIMEOUT, Ingress, receive
 from hookstream.metrics import Metrics
 from hookstream.secret_box import box_from
 from hookstream.settings import Settings
 from schemas.listeners import Listener
 from streams.kafka import broker_reachable, ensure_core_topics, new_producer, stop_quietly
-from streams.queued_writer import QueuedWriter
+from streams.queued_writer import AcknowledgedWriter, QueuedWriter
 from streams.table import CompactedTable, SeenKeys
-from streams.topics import INBOUND_LOG, INBOUND_SEEN, LISTENERS
+from streams.topics import FLOW_TRIGGERS, INBOUND_LOG, INBOUND_SEEN, LISTENERS
 
 log = logging.getLogger("hookstream.inbound.access")
 
@@ -80,13 +80,16 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
         producer = new_producer(bootstrap, request_timeout_ms=PRODUCER_TIMEOUT_MS)
         await producer.start()
         inbound_log = QueuedWriter(producer, INBOUND_LOG, app[METRICS_KEY].inbound_log_dropped.inc)
-        await inbound_log.start()
+        triggers = AcknowledgedWriter(producer, FLOW_TRIGGERS, STORE_TIMEOUT)
+        for writer in (inbound_log, triggers):
+            await writer.start()
         ingress = Ingress(
             listeners=CompactedTable(
                 bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)
             ),
             seen=SeenKeys(bootstrap, INBOUND_SEEN),
             producer=producer,
+            triggers=triggers,
             inbound_log=inbound_log,
             metrics=app[METRICS_KEY],
         )
@@ -104,6 +107,7 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
         finally:
             await ingress.listeners.stop()
             await ingress.seen.stop()
+            await triggers.stop()
             await inbound_log.stop()
             await stop_quietly(producer, "ingress-producer")
 

@@ -95,14 +95,27 @@ def examine(
     return Examination(202, verified, None, payload)
 
 
-def is_sensitive(name: str, listener: Listener) -> bool:
-    lowered = name.lower()
-    return lowered in SENSITIVE_HEADERS or lowered == (listener.verification.header or "").lower()
+def split_headers(
+    headers: Mapping[str, str], listener: Listener
+) -> tuple[dict[str, str], dict[str, str]]:
+    """In one pass (a request's headers are looked at once): what the inbound
+    log shows (every header, credentials and signatures as ``[redacted]``)
+    and what a flow trigger carries (all but those)."""
+    logged, forwarded = {}, {}
+    signature_header = (listener.verification.header or "").lower()
+    for k, v in headers.items():
+        name = str(k)  # aiohttp's keys are istr, which orjson refuses
+        lowered = name.lower()
+        if lowered in SENSITIVE_HEADERS or lowered == signature_header:
+            logged[name] = REDACTED
+        else:
+            logged[name] = forwarded[name] = v
+    return logged, forwarded
 
 
 def logged_headers(headers: Mapping[str, str], listener: Listener) -> dict[str, str]:
     """Every header, with credentials and signatures shown as ``[redacted]``."""
-    return {str(k): REDACTED if is_sensitive(k, listener) else v for k, v in headers.items()}
+    return split_headers(headers, listener)[0]
 
 
 def logged_body(body: bytes, listener: Listener) -> str:

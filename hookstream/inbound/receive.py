@@ -7,7 +7,6 @@ a 202 for a message that was not stored."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -36,18 +35,17 @@ from hookstream.inbound.examine import (
     MAX_BODY,
     content_type_problem,
     examine,
-    is_sensitive,
     logged_body,
-    logged_headers,
+    split_headers,
 )
 from hookstream.json_paths import get_path
 from hookstream.metrics import Metrics
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
 from streams.broker_compat import MAX_RECORD_BYTES, fits_in_a_record
-from streams.queued_writer import QueuedWriter
+from streams.queued_writer import AcknowledgedWriter, QueuedWriter
 from streams.table import CompactedTable, SeenKeys
-from streams.topics import FLOW_TRIGGERS, INBOUND_SEEN
+from streams.topics import INBOUND_SEEN
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +58,8 @@ class Ingress:
     listeners: CompactedTable[Listener]
     seen: SeenKeys
     producer: AIOKafkaProducer
+    # Flow triggers, acknowledged within STORE_TIMEOUT; requests share batches.
+    triggers: AcknowledgedWriter
     inbound_log: QueuedWriter  # never delays or fails a response
     metrics: Metrics
     clock: Any = time.time
@@ -99,19 +99,15 @@ def _text(raw: str) -> str:
     return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _redacted_headers(headers: Any, listener: Listener) -> dict[str, str]:
-    return {
-        str(k): v  # aiohttp's keys are istr, which orjson refuses
-        for k, v in headers.items()
-        if not is_sensitive(k, listener)
-    }
-
-
 def new_log_entry(
-    request: web.Request, headers: Mapping[str, str], listener: Listener
+    request: web.Request,
+    headers: Mapping[str, str],
+    logged: dict[str, str],
+    listener: Listener,
 ) -> dict[str, Any]:
     """The ``hookstream.inbound-log`` record of a request (status filled in at
-    the end). Never the path: a secret-URL token lives there."""
+    the end), with its ``logged`` headers. Never the path: a secret-URL token
+    lives there."""
     content_type = headers.get("Content-Type")
     return {
         "requestId": request_id(),
@@ -121,7 +117,7 @@ def new_log_entry(
         "verified": None,
         "reason": None,
         "method": request.method,
-        "headers": logged_headers(headers, listener),
+        "headers": logged,
         "body": "",
         "contentType": media_type(content_type) if content_type else None,
     }
@@ -151,9 +147,10 @@ async def receive(request: web.Request) -> web.Response:
         raise NotFoundError(f"no enabled listener {listener_id}")
     # One inbound-log record per request to a known listener, whatever the outcome.
     headers = text_headers(request)
-    entry = new_log_entry(request, headers, listener)
+    logged, forwarded = split_headers(headers, listener)
+    entry = new_log_entry(request, headers, logged, listener)
     try:
-        response = await _receive(request, headers, ingress, listener, entry)
+        response = await _receive(request, headers, ingress, listener, entry, forwarded=forwarded)
         entry["status"] = response.status
         return response
     except HookstreamError as exc:
@@ -179,6 +176,8 @@ async def _receive(
     ingress: Ingress,
     listener: Listener,
     entry: dict[str, Any],
+    *,
+    forwarded: dict[str, str],
 ) -> web.Response:
     if not listener.enabled:
         raise NotFoundError(f"no enabled listener {listener.id}")
@@ -224,7 +223,7 @@ async def _receive(
     trigger = {
         "listenerId": listener.id,
         "receivedAt": utc_now_iso(),
-        "headers": _redacted_headers(headers, listener),
+        "headers": forwarded,
         "contentType": media_type(content_type),
         "payload": payload,
         "deliveryId": delivery_id,
@@ -240,8 +239,7 @@ async def _receive(
     if seen_key:
         ingress.pending.add(seen_key)
     try:
-        async with asyncio.timeout(STORE_TIMEOUT):  # no task per request, unlike wait_for
-            await ingress.producer.send_and_wait(FLOW_TRIGGERS, key=key, value=value)
+        await ingress.triggers.write(key, value)
         if seen_key:
             await ingress.producer.send(INBOUND_SEEN, key=seen_key.encode(), value=b"1")
             ingress.seen.apply(seen_key, b"1")

@@ -25,7 +25,7 @@ async def test_batches_land_where_send_would_in_order(kafka: str, unique: str) -
         batches = PartitionBatches(producer)
         for n in range(5):
             for key in keys:
-                assert batches.add(topic, key, f"batched-{n}".encode())
+                assert batches.add(topic, key, f"batched-{n}".encode()) is not None
         submitted = await batches.submit()
         for batch in submitted:
             assert batch.ack is not None

@@ -59,7 +59,8 @@ class StandInProducer:
     TrackingProducer, for unit tests of their logic: keeps what it was given
     as (topic, partition, key, value). Keys pick partitions by a stable hash
     over ``partitions``; topics in ``unknown`` have no known partitions yet.
-    ``fail_acks`` fails every acknowledgement, ``fail_first`` the first N."""
+    ``fail_acks`` fails every acknowledgement, ``fail_first`` the first N;
+    with ``hang_acks`` none ever comes."""
 
     def __init__(
         self,
@@ -69,12 +70,14 @@ class StandInProducer:
         unknown: frozenset[str] = frozenset(),
         fail_acks: bool = False,
         fail_first: int = 0,
+        hang_acks: bool = False,
     ) -> None:
         self.partitions = partitions
         self.batch_capacity = batch_capacity
         self.unknown = unknown
         self.fail_acks = fail_acks
         self.fail_first = fail_first  # fail this many acknowledgements, then succeed
+        self.hang_acks = hang_acks
         self.sent: list[tuple[str, int | None, bytes | None, bytes]] = []
         self.batches_sent = 0
 
@@ -97,6 +100,8 @@ class StandInProducer:
 
     def _ack(self) -> Any:
         ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.hang_acks:
+            return ack
         if self.fail_acks or self.fail_first > 0:
             self.fail_first -= 1
             ack.set_exception(KafkaTimeoutError())

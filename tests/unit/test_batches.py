@@ -15,7 +15,7 @@ async def test_records_are_grouped_into_one_batch_per_partition_in_order() -> No
     producer = StandInProducer(partitions=2)
     batches = PartitionBatches(producer)
     for n in range(10):
-        assert batches.add("t", bytes([n]), f"v{n}".encode())
+        assert batches.add("t", bytes([n]), f"v{n}".encode()) is not None
     assert batches.records == 10
     submitted = await batches.submit()
     assert not batches  # handed over: empty again
@@ -34,7 +34,7 @@ async def test_a_full_batch_is_closed_and_the_partition_gets_another() -> None:
     producer = StandInProducer(partitions=1, batch_capacity=3)
     batches = PartitionBatches(producer)
     for n in range(7):
-        assert batches.add("t", b"k", bytes([n]))
+        assert batches.add("t", b"k", bytes([n])) is not None
     submitted = await batches.submit()
     assert [len(batch.records) for batch in submitted] == [3, 3, 1]
     # The partition's order survives the split.
@@ -45,10 +45,10 @@ async def test_a_full_batch_is_closed_and_the_partition_gets_another() -> None:
 
 async def test_records_it_cannot_batch_are_refused_for_the_caller_to_send() -> None:
     unknown = PartitionBatches(StandInProducer(unknown=frozenset({"new"})))
-    assert not unknown.add("new", b"k", b"v")  # partitions not known yet
+    assert unknown.add("new", b"k", b"v") is None  # partitions not known yet
     assert not unknown
     too_big = PartitionBatches(StandInProducer(batch_capacity=0))
-    assert not too_big.add("t", b"k", b"v")  # larger than a whole batch
+    assert too_big.add("t", b"k", b"v") is None  # larger than a whole batch
     assert await too_big.submit() == []
 
 

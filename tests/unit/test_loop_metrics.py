@@ -63,3 +63,28 @@ def test_a_labelled_histogram_still_needs_its_labels() -> None:
     histogram = LoopHistogram("h", "h", ["w"], registry=CollectorRegistry())
     with pytest.raises(ValueError, match="missing label values"):
         histogram.observe(1.0)
+
+
+def test_children_are_kept_and_named_or_positional_calls_reach_the_same_one() -> None:
+    registry = CollectorRegistry()
+    counter = LoopCounter("c", "c", ["webhook", "outcome"], registry=registry)
+    assert counter.labels("wh_1", "success") is counter.labels("wh_1", "success")
+    counter.labels("wh_1", "success").inc()
+    counter.labels(webhook="wh_1", outcome="success").inc()
+    counter.labels(outcome="success", webhook="wh_1").inc()
+    counter.labels("success", "wh_1").inc()  # another child: positions name the labels
+    assert registry.get_sample_value("c_total", {"webhook": "wh_1", "outcome": "success"}) == 3
+    assert registry.get_sample_value("c_total", {"webhook": "success", "outcome": "wh_1"}) == 1
+
+
+def test_a_removed_child_starts_again_from_zero() -> None:
+    registry = CollectorRegistry()
+    counter = LoopCounter("c", "c", ["webhook"], registry=registry)
+    counter.labels("wh_1").inc(5)
+    counter.remove("wh_1")
+    assert registry.get_sample_value("c_total", {"webhook": "wh_1"}) is None
+    counter.labels("wh_1").inc()
+    assert registry.get_sample_value("c_total", {"webhook": "wh_1"}) == 1
+    counter.clear()
+    counter.labels("wh_1").inc()
+    assert registry.get_sample_value("c_total", {"webhook": "wh_1"}) == 1

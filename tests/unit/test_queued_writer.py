@@ -1,15 +1,19 @@
-"""QueuedWriter (streams/queued_writer.py) and CachedPartitioner
+"""QueuedWriter and AcknowledgedWriter (streams/queued_writer.py) and CachedPartitioner
 (streams/kafka.py): pure logic against a stand-in producer."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
 from hookstream.testing.eventually import eventually
 from streams.kafka import CachedPartitioner
-from streams.queued_writer import QueuedWriter
+from streams import queued_writer
+from streams.queued_writer import AcknowledgedWriter, QueuedWriter
 from tests.unit.factories import StandInProducer
 
 
@@ -93,3 +97,68 @@ def test_cached_partitioner_spreads_keyless_records_over_available_partitions() 
     cached = CachedPartitioner()
     chosen = {cached(None, [0, 1, 2, 3], [1, 2]) for _ in range(200)}
     assert chosen == {1, 2}
+
+
+async def test_a_hand_over_that_raises_drops_those_records_and_the_writer_goes_on() -> None:
+    producer, drops = StandInProducer(), []
+    writer = QueuedWriter(producer, "logs", lambda: drops.append(1))  # type: ignore[arg-type]
+    real_send_batch = producer.send_batch
+
+    async def broken_once(*args: object, **kwargs: object) -> object:
+        producer.send_batch = real_send_batch  # type: ignore[method-assign]
+        raise RuntimeError("a bug in a hand-over")
+
+    producer.send_batch = broken_once  # type: ignore[method-assign]
+    await writer.start()
+    writer.write("k", {"n": 1})
+    await eventually(lambda: drops == [1])
+    writer.write("k", {"n": 2})
+    await eventually(lambda: len(producer.sent) == 1)
+    await writer.stop()
+    assert orjson.loads(producer.sent[0][3]) == {"n": 2}
+
+
+async def test_acknowledged_writes_return_once_stored_and_share_batches() -> None:
+    producer = StandInProducer(partitions=2)
+    writer = AcknowledgedWriter(producer, "triggers", timeout=30)  # type: ignore[arg-type]
+    await writer.start()
+    await asyncio.gather(*(writer.write(b"listener-%d" % (n % 2), b"%d" % n) for n in range(50)))
+    await writer.stop()
+    assert sorted(int(value) for _, _, _, value in producer.sent) == list(range(50))
+    assert producer.batches_sent == 2  # one per partition, for all fifty requests
+
+
+async def test_an_acknowledged_write_raises_what_the_broker_answered() -> None:
+    writer = AcknowledgedWriter(StandInProducer(fail_acks=True), "t", timeout=30)  # type: ignore[arg-type]
+    await writer.start()
+    with pytest.raises(KafkaTimeoutError):
+        await writer.write(b"k", b"v")
+    await writer.stop()
+
+
+async def test_an_acknowledged_write_without_an_answer_times_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Hand the next batch over soon after an unanswered one, not after a second.
+    monkeypatch.setattr(queued_writer, "IN_FLIGHT_AT_MOST", 0.01)
+    producer = StandInProducer(hang_acks=True)
+    writer = AcknowledgedWriter(producer, "t", timeout=0.05)  # type: ignore[arg-type]
+    await writer.start()
+    results = await asyncio.gather(
+        writer.write(b"k", b"1"), writer.write(b"k", b"2"), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [TimeoutError, TimeoutError]
+    producer.hang_acks = False  # the broker answers again: so does the writer
+    await writer.write(b"k", b"3")
+    await writer.stop()
+    assert [value for _, _, _, value in producer.sent] == [b"1", b"2", b"3"]
+
+
+async def test_an_acknowledged_write_to_a_topic_of_unknown_partitions_goes_alone() -> None:
+    producer = StandInProducer(unknown=frozenset({"t"}))
+    writer = AcknowledgedWriter(producer, "t", timeout=30)  # type: ignore[arg-type]
+    await writer.start()
+    await writer.write(b"k", b"v")
+    await writer.stop()
+    assert producer.sent == [("t", None, b"k", b"v")]
+    assert producer.batches_sent == 0
