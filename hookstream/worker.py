@@ -48,7 +48,7 @@ from streams.kafka import (
 )
 from streams.membership import SlotMembership
 from streams.service import StallWatch, SupervisedLoop
-from streams.table import CompactedTable
+from streams.table import CompactedTable, ViewReader
 from streams.topics import (
     DELIVER_GROUP,
     FLOWS,
@@ -96,12 +96,11 @@ class WorkerRuntime:
         self._supervised: dict[str, Any] = {"on_restart": self._count_restart}
         self.topics = TopicAdmin(bootstrap, settings.replication_factor)
         self.producer = new_producer(bootstrap)
+        self.views = ViewReader(bootstrap, **self._supervised)
         self.webhooks: CompactedTable[Webhook] = CompactedTable(
-            bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, self._box), **self._supervised
+            self.views, WEBHOOKS, lambda raw: Webhook.from_json(raw, self._box)
         )
-        self.flows: CompactedTable[Flow] = CompactedTable(
-            bootstrap, FLOWS, Flow.from_json, **self._supervised
-        )
+        self.flows: CompactedTable[Flow] = CompactedTable(self.views, FLOWS, Flow.from_json)
         self.flow_runner = FlowRunner(
             flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
         )
@@ -196,8 +195,7 @@ class WorkerRuntime:
     def loops(self) -> list[SupervisedLoop]:
         """Every supervised loop, in start order; all must run for /readyz."""
         return [
-            self.webhooks,
-            self.flows,
+            self.views,
             *self.agents,
             self.run_flows,
             *self.memberships.values(),

@@ -48,6 +48,12 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   :class:`FetchWait` doubles a consumer's wait while fetches come back empty
   although records are waiting, and brings it back down once they flow. On
   Kafka, which answers with whatever is there, it never rises.
+* aiokafka (any broker) can ignore the cancel that stops a consumer: its
+  fetcher swallows a CancelledError that lands while it is cancelling its
+  own fetches after an assignment change (aio-libs/aiokafka#983), and
+  ``stop()`` then waits for it forever (seen when the API stopped its
+  shared view reader right after views detached). ``streams.kafka.
+  stop_quietly`` cancels the fetcher again until it ends.
 * No idempotent producer or transactions on Tansu: producers use
   ``acks="all"`` without idempotence; delivery is at-least-once with stable
   delivery ids that receivers deduplicate on.

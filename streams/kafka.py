@@ -169,11 +169,29 @@ async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     return False
 
 
+# How long a consumer's stop may wait for its fetcher before it is cancelled again.
+FETCHER_STOP_PATIENCE = 1.0
+
+
 async def stop_quietly(client: Any, name: str) -> None:
     """Stop an aiokafka client even when the broker is already gone (its
-    fetcher then surfaces a CancelledError or connection error on close)."""
+    fetcher then surfaces a CancelledError or connection error on close).
+
+    aiokafka's fetcher swallows a cancel that lands while it is cancelling
+    its own fetches after an assignment change (the ``contextlib.suppress``
+    in ``_fetch_requests_routine``; aio-libs/aiokafka#983): ``stop()`` then
+    waits for it forever. Seen when a consumer is stopped right after a
+    reassignment (the shared view reader as views detach). The fetcher is
+    cancelled again until it ends."""
     try:
-        await client.stop()
+        stopping = asyncio.ensure_future(client.stop())
+        while not stopping.done():
+            await asyncio.wait([stopping], timeout=FETCHER_STOP_PATIENCE)
+            fetch_task = getattr(getattr(client, "_fetcher", None), "_fetch_task", None)
+            if not stopping.done() and fetch_task is not None and not fetch_task.done():
+                log.warning("client=%s fetcher ignored its cancel; cancelling again", name)
+                fetch_task.cancel()
+        await stopping
     except (asyncio.CancelledError, KafkaError, OSError) as exc:
         task = asyncio.current_task()
         if task is not None and task.cancelling():

@@ -58,7 +58,11 @@ def positions(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
     return found
 
 
-async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition]) -> Change:
+async def reassign(
+    consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition], *, from_commits: bool = True
+) -> Change:
+    """``from_commits``: new partitions start at their group's commit (else,
+    and without one, at the beginning)."""
     target = set(wanted)
     current = set(consumer.assignment())
     if target == current:
@@ -70,7 +74,8 @@ async def reassign(consumer: AIOKafkaConsumer, wanted: Iterable[TopicPartition])
     # fetcher then waits forever and the consumer silently stops (seen on
     # the embedded broker's disk storage, where each lookup is slow).
     known = positions(consumer)
-    committed = await _committed(consumer, [tp for tp in target if tp not in known])
+    new = [tp for tp in target if tp not in known]
+    committed = await _committed(consumer, new) if from_commits else {}
     kept_positions = {tp: pos for tp, pos in positions(consumer).items() if tp in target}
     paused = set(consumer.paused()) & target
     consumer.assign(sorted(target, key=lambda tp: (tp.topic, tp.partition)))

@@ -26,7 +26,7 @@ from schemas.flows import Flow
 from schemas.listeners import Listener
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, broker_reachable, new_producer, stop_quietly
-from streams.table import CompactedTable, RecentRecords, TopicView
+from streams.table import CompactedTable, RecentRecords, TopicView, ViewReader
 from streams.topics import (
     DEAD_LETTERS,
     DELIVERY_LOG,
@@ -111,8 +111,9 @@ def kafka_resources(
             timeout=settings.delivery_timeout, allow_private_targets=settings.allow_private_targets
         )
         await sender.start()
+        reader = ViewReader(bootstrap, name="api-views")  # one consumer for every view below
         listeners = ListenerStore(
-            table=CompactedTable(bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)),
+            table=CompactedTable(reader, LISTENERS, lambda raw: Listener.from_json(raw, box)),
             producer=producer,
             box=box,
         )
@@ -125,7 +126,7 @@ def kafka_resources(
             producer=producer,
             topics=topics,
             webhooks=WebhookStore(
-                table=CompactedTable(bootstrap, WEBHOOKS, lambda raw: Webhook.from_json(raw, box)),
+                table=CompactedTable(reader, WEBHOOKS, lambda raw: Webhook.from_json(raw, box)),
                 box=box,
                 producer=producer,
                 topics=topics,
@@ -134,22 +135,22 @@ def kafka_resources(
             ),
             listeners=listeners,
             flows=FlowStore(
-                table=CompactedTable(bootstrap, FLOWS, Flow.from_json),
+                table=CompactedTable(reader, FLOWS, Flow.from_json),
                 producer=producer,
                 listeners=listeners.table,
             ),
-            flow_executions=RecentRecords(bootstrap, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
+            flow_executions=RecentRecords(reader, FLOW_EVENTS, keep=DELIVERY_LOG_SIZE),
             delivery_log=DeliveryLogView(
-                bootstrap, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE, observe=stats.add_attempt
+                reader, DELIVERY_LOG, keep=DELIVERY_LOG_SIZE, observe=stats.add_attempt
             ),
             dead_letters=DeadLetterView(
-                bootstrap, DEAD_LETTERS, keep=DEAD_LETTERS_KEPT, observe=stats.add_dead_letter
+                reader, DEAD_LETTERS, keep=DEAD_LETTERS_KEPT, observe=stats.add_dead_letter
             ),
             stats=stats,
             lag=lag,
-            inbound_log=RecentRecords(bootstrap, INBOUND_LOG, keep=INBOUND_LOG_SIZE),
-            event_types=CompactedTable(bootstrap, EVENT_TYPES, _json_object),
-            entities=CompactedTable(bootstrap, ENTITIES, _json_object),
+            inbound_log=RecentRecords(reader, INBOUND_LOG, keep=INBOUND_LOG_SIZE),
+            event_types=CompactedTable(reader, EVENT_TYPES, _json_object),
+            entities=CompactedTable(reader, ENTITIES, _json_object),
             attempter=Attempter(
                 sender=sender, producer=producer, metrics=app[METRICS_KEY], api_url=settings.api_url
             ),

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from streams.table import RecentRecords
+from streams.table import RecentRecords, ViewReader
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,9 @@ class ObservedRecords(RecentRecords):
     """:class:`RecentRecords` that also shows each record to ``observe``."""
 
     def __init__(
-        self, bootstrap: str, topic: str, *, keep: int, observe: Observer | None = None
+        self, reader: ViewReader | str, topic: str, *, keep: int, observe: Observer | None = None
     ) -> None:
-        super().__init__(bootstrap, topic, keep=keep)
+        super().__init__(reader, topic, keep=keep)
         self._observe = observe
 
     def apply(self, key: str, raw: bytes | None) -> None:

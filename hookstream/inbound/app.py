@@ -23,7 +23,7 @@ from hookstream.settings import Settings
 from schemas.listeners import Listener
 from streams.kafka import broker_reachable, ensure_core_topics, new_producer, stop_quietly
 from streams.queued_writer import AcknowledgedWriter, QueuedWriter
-from streams.table import CompactedTable, SeenKeys
+from streams.table import CompactedTable, SeenKeys, ViewReader
 from streams.topics import FLOW_TRIGGERS, INBOUND_LOG, INBOUND_SEEN, LISTENERS
 
 log = logging.getLogger("hookstream.inbound.access")
@@ -83,11 +83,10 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
         triggers = AcknowledgedWriter(producer, FLOW_TRIGGERS, STORE_TIMEOUT)
         for writer in (inbound_log, triggers):
             await writer.start()
+        reader = ViewReader(bootstrap, name="ingress-views")
         ingress = Ingress(
-            listeners=CompactedTable(
-                bootstrap, LISTENERS, lambda raw: Listener.from_json(raw, box)
-            ),
-            seen=SeenKeys(bootstrap, INBOUND_SEEN),
+            listeners=CompactedTable(reader, LISTENERS, lambda raw: Listener.from_json(raw, box)),
+            seen=SeenKeys(reader, INBOUND_SEEN),
             producer=producer,
             triggers=triggers,
             inbound_log=inbound_log,

@@ -11,8 +11,8 @@ from aiokafka.errors import KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 
 from hookstream.testing.eventually import eventually
-from streams.kafka import CachedPartitioner
 from streams import queued_writer
+from streams.kafka import CachedPartitioner
 from streams.queued_writer import AcknowledgedWriter, QueuedWriter
 from tests.unit.factories import StandInProducer
 
