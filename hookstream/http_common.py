@@ -62,8 +62,11 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``handler``'s response, or the JSON error it raised (every error
+    hookstream serves has the same body). Also a middleware of its own
+    (:func:`error_middleware`); the ingress calls it from its one middleware,
+    a coroutine layer less per request."""
     try:
         return await handler(request)
     except HookstreamError as exc:
@@ -83,6 +86,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_response(
             {"error": {"code": "internal_error", "message": "internal error"}}, status=500
         )
+
+
+error_middleware = web.middleware(answer_errors)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ from hookstream.http_common import (
     READY_KEY,
     Handler,
     add_operational_routes,
-    error_middleware,
+    answer_errors,
 )
 from hookstream.inbound.examine import MAX_BODY
 from hookstream.inbound.receive import INGRESS_KEY, STORE_TIMEOUT, Ingress, receive
@@ -38,10 +38,11 @@ PRODUCER_TIMEOUT_MS = 5000
 
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count and log every request by listener id: never the path (a secret-URL
-    token lives there), never headers or bodies."""
+    """Answer errors as JSON, then count and log every request by listener
+    id: never the path (a secret-URL token lives there), never headers or
+    bodies."""
     started = time.perf_counter()
-    response = await handler(request)
+    response = await answer_errors(request, handler)
     ingress = request.app.get(INGRESS_KEY)
     listener_id = request.match_info.get("listener_id")
     if listener_id is not None and ingress is not None:
@@ -60,9 +61,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 def create_ingress(settings: Settings, metrics: Metrics | None = None) -> web.Application:
-    app = web.Application(
-        middlewares=[access_middleware, error_middleware], client_max_size=MAX_BODY
-    )
+    app = web.Application(middlewares=[access_middleware], client_max_size=MAX_BODY)
     app[METRICS_KEY] = metrics or Metrics()
     app[ACCESS_LOG_KEY] = settings.access_log
     add_operational_routes(app)

@@ -222,7 +222,7 @@ async def _receive(
     delivery_id = provider_id or inbound_delivery_id()
     trigger = {
         "listenerId": listener.id,
-        "receivedAt": utc_now_iso(),
+        "receivedAt": entry["at"],  # the moment the log entry was made
         "headers": forwarded,
         "contentType": media_type(content_type),
         "payload": payload,

@@ -4,6 +4,7 @@ import pytest
 
 from hookstream.api.listener_store import parse_spec
 from hookstream.inbound.bodies import (
+    MAX_DEPTH,
     UnparseableBodyError,
     UnsupportedContentTypeError,
     parse_body,
@@ -66,3 +67,16 @@ def test_other_content_types_are_unsupported(content_type: str | None) -> None:
 def test_xml_sample_data_is_stored_as_json() -> None:
     spec = parse_spec({"name": "n", "sampleData": "<a><b>1</b></a>"})
     assert spec.sample_data == {"a": {"b": "1"}}
+
+
+def test_brackets_inside_strings_never_count_as_nesting() -> None:
+    # More brackets than the depth limit, all in strings: the exact walk
+    # runs, and finds the payload shallow.
+    body = b'{"text": "' + b"{[" * MAX_DEPTH + b'", "list": [1, [2]]}'
+    assert parse_body("application/json", body)["list"] == [1, [2]]
+
+
+def test_nesting_one_past_the_limit_is_refused_and_at_the_limit_parses() -> None:
+    assert parse_body("application/json", b"[" * MAX_DEPTH + b"]" * MAX_DEPTH)
+    with pytest.raises(UnparseableBodyError, match="nested deeper"):
+        parse_body("application/json", b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
