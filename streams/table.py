@@ -287,25 +287,29 @@ class CompactedTable(TopicView, Generic[V]):
 
 
 class RecentRecords(TopicView):
-    """The newest ``keep`` decoded JSON values per key, oldest first."""
+    """The newest ``keep`` JSON values per key, oldest first. Kept as the
+    bytes read and decoded when asked for: a view reads every record of a
+    busy log (the API's inbound log, at the ingress's full rate), a person
+    reads a few pages of it."""
 
     def __init__(self, reader: ViewReader | str, topic: str, *, keep: int = 100) -> None:
         super().__init__(reader, topic)
         self._keep = keep
-        self._data: dict[str, deque[dict[str, Any]]] = {}
+        self._data: dict[str, deque[bytes]] = {}
 
     def newest_first(self, key: str) -> list[dict[str, Any]]:
-        return list(reversed(self._data.get(key, ())))
+        values = []
+        for raw in reversed(self._data.get(key, ())):
+            try:
+                values.append(orjson.loads(raw))
+            except orjson.JSONDecodeError:
+                log.warning("view=%s key=%s undecodable record skipped", self.topic, key)
+        return values
 
     def apply(self, key: str, raw: bytes | None) -> None:
         if raw is None:
             return
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            log.exception("view=%s key=%s undecodable record skipped", self.topic, key)
-            return
-        self._data.setdefault(key, deque(maxlen=self._keep)).append(value)
+        self._data.setdefault(key, deque(maxlen=self._keep)).append(raw)
 
 
 class SeenKeys(TopicView):

@@ -1,10 +1,10 @@
-"""CompactedTable (streams/table.py): a writer's own writes, applied before
-the tail reads them, are never rolled back by the tail reading an older one.
-Pure in-memory logic: the table is never started."""
+"""CompactedTable and RecentRecords (streams/table.py). A writer's own
+writes, applied before the tail reads them, are never rolled back by the
+tail reading an older one. Pure in-memory logic: no view is started."""
 
 from __future__ import annotations
 
-from streams.table import CompactedTable
+from streams.table import CompactedTable, RecentRecords
 
 
 def table() -> CompactedTable[bytes]:
@@ -40,3 +40,16 @@ async def test_other_keys_and_writes_without_an_offset_apply_as_read() -> None:
     view.apply_read("mine", b"older", 1)
     view.apply_read("theirs", b"y", 2)
     assert (view.get("mine"), view.get("theirs")) == (b"older", b"y")
+
+
+async def test_recent_records_keep_the_newest_per_key_and_skip_what_is_not_json() -> None:
+    view = RecentRecords("127.0.0.1:1", "log", keep=3)
+    for n in range(5):
+        view.apply("a", b'{"n": %d}' % n)
+    view.apply("a", b"{not json")
+    view.apply("b", b'{"n": 9}')
+    view.apply("b", None)  # a tombstone is no record
+    # The newest three of "a": the unreadable one takes a place, and is skipped.
+    assert view.newest_first("a") == [{"n": 4}, {"n": 3}]
+    assert view.newest_first("b") == [{"n": 9}]
+    assert view.newest_first("nobody") == []
