@@ -135,8 +135,9 @@ class ViewReader(SupervisedLoop):
                         view = self._views.get(tp.topic)
                         if view is not None:
                             view._take(tp, records)
+                    at = positions(consumer)
                     for view in self._views.values():
-                        await view._after_round(consumer)
+                        await view._after_round(consumer, at)
             if batches is None:
                 await asyncio.sleep(1)
             self.progressed()
@@ -190,9 +191,10 @@ class TopicView:
                 self.apply_read(record.key.decode(), record.value, record.offset)
         self._applied_through[tp] = records[-1].offset + 1
 
-    async def _after_round(self, consumer: AIOKafkaConsumer) -> None:
+    async def _after_round(self, consumer: AIOKafkaConsumer, at: dict[TopicPartition, int]) -> None:
+        """After each fetch round: ready once at the high watermark (``at``:
+        the reader's positions), and wake whoever waits in :meth:`catch_up`."""
         highwaters = {tp: consumer.highwater(tp) for tp in self._partitions}
-        at = positions(consumer)
         if all(hw is not None and at.get(tp, -1) >= hw for tp, hw in highwaters.items()):
             # Offsets can have gaps (compaction, control records): at the
             # high watermark everything below it is applied.
