@@ -17,9 +17,11 @@ One task per writer drains what has queued into one producer batch per
 partition (streams/batches.py), so a record costs no task, future or timer
 of its own beyond what its caller waits on (a task per record was a few per
 cent of the ingress's CPU, a ``producer.send`` per record about 10 µs, an
-``asyncio.timeout`` per request about as much again). aiokafka takes a
-partition's next batch only once its previous one has gone out, so while
-one batch is in flight the next one gathers everything that arrives.
+``asyncio.timeout`` per request about as much again). The drain keeps one
+hand-over in flight: while its batches wait for their acknowledgements,
+what arrives gathers in the queue and goes out in the next one. (Batches
+handed over at every loop turn went out small, since aiokafka sends one
+batch per partition per request, and cost the broker a request each.)
 
 One key's records stay in one partition (readers keep the newest N per
 key): the producer's partitioner picks it, the same one every other writer
