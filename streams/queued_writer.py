@@ -39,12 +39,13 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from aiokafka.errors import KafkaError
 
-from streams.batches import BatchingProducer, PartitionBatches
+from streams.batches import Batch, BatchingProducer, PartitionBatches
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,16 @@ Item = TypeVar("Item", bound=tuple[Any, ...])
 
 class WritingProducer(BatchingProducer, Protocol):
     async def send(self, topic: str, *, key: bytes | None, value: bytes) -> Any: ...
+
+
+@dataclass
+class _HandOver:
+    """One hand-over's acknowledgements, and the records whose outcome is
+    already in hand (settled, or to be settled by their acknowledgement):
+    if the hand-over fails midway, only the others are settled with it."""
+
+    acks: list[asyncio.Future[Any]] = field(default_factory=list)
+    seen_to: set[int] = field(default_factory=set)  # id() of records
 
 
 class _DrainingWriter(Generic[Item]):
@@ -112,49 +123,56 @@ class _DrainingWriter(Generic[Item]):
                 self._wake = None
                 continue
             taken = [queue.popleft() for _ in range(min(len(queue), DRAIN_AT_MOST))]
-            acks: list[asyncio.Future[Any]] = []
+            hand_over = _HandOver()
             try:
-                await self._hand_over(taken, acks)
+                await self._hand_over(taken, hand_over)
             except Exception as exc:  # noqa: BLE001 - the writer outlives any one hand-over
-                self._settle(taken, exc)
-            # One hand-over in flight: what arrives meanwhile waits in the
-            # queue and goes out in the next batch, as a partition's open
-            # batch grows in aiokafka while the previous request is out. A
-            # batch handed over at once would be closed with whatever
-            # happened to be queued: many small produce requests, each a
-            # cost to the broker.
-            if acks:
-                await asyncio.wait(acks, timeout=IN_FLIGHT_AT_MOST)
+                self._settle([item for item in taken if id(item) not in hand_over.seen_to], exc)
+            # One hand-over in flight (see the module's text).
+            if hand_over.acks:
+                await asyncio.wait(hand_over.acks, timeout=IN_FLIGHT_AT_MOST)
 
-    async def _hand_over(self, items: list[Item], acks: list[asyncio.Future[Any]]) -> None:
+    async def _hand_over(self, items: list[Item], hand_over: _HandOver) -> None:
         batches = PartitionBatches(self._producer)
-        taken: dict[int, list[Item]] = {}  # id(batch) -> its items
+        taken: dict[int, tuple[Batch, list[Item]]] = {}  # id(batch) -> it, its items
         for item in items:
             key, value = item[0], item[1]
             batch = batches.add(self._topic, key, value)
             if batch is None:
-                await self._send_alone(item, acks)
+                await self._send_alone(item, hand_over)
             else:
-                taken.setdefault(id(batch), []).append(item)
-        for batch in await batches.submit():
-            self._when_acknowledged(taken[id(batch)], batch.ack, acks)
+                taken.setdefault(id(batch), (batch, []))[1].append(item)
+        failed: Exception | None = None
+        try:
+            await batches.submit()
+        except Exception as exc:  # noqa: BLE001 - re-raised below, once the handed-over are seen to
+            failed = exc
+        for batch, batch_items in taken.values():
+            # After a failure midway, the batches handed over before it are
+            # the producer's and get their answers; the rest fail with it.
+            if failed is None or batch.ack is not None:
+                self._when_acknowledged(batch_items, batch.ack, hand_over)
+        if failed is not None:
+            raise failed
 
-    async def _send_alone(self, item: Item, acks: list[asyncio.Future[Any]]) -> None:
+    async def _send_alone(self, item: Item, hand_over: _HandOver) -> None:
         try:
             sent = await self._producer.send(self._topic, key=item[0], value=item[1])
         except KafkaError as exc:
+            hand_over.seen_to.add(id(item))
             self._settle([item], exc)
             return
-        self._when_acknowledged([item], sent, acks)
+        self._when_acknowledged([item], sent, hand_over)
 
     def _when_acknowledged(
-        self, items: list[Item], ack: asyncio.Future[Any] | None, acks: list[asyncio.Future[Any]]
+        self, items: list[Item], ack: asyncio.Future[Any] | None, hand_over: _HandOver
     ) -> None:
+        hand_over.seen_to.update(id(item) for item in items)
         if ack is None:
             self._settle(items, KafkaError("the producer did not take the batch"))
         else:
             ack.add_done_callback(functools.partial(self._acknowledged, items))
-            acks.append(ack)
+            hand_over.acks.append(ack)
 
     def _acknowledged(self, items: list[Item], ack: asyncio.Future[Any]) -> None:
         if ack.cancelled():  # the producer stopped first

@@ -118,6 +118,43 @@ async def test_a_hand_over_that_raises_drops_those_records_and_the_writer_goes_o
     assert orjson.loads(producer.sent[0][3]) == {"n": 2}
 
 
+async def test_a_hand_over_failing_midway_drops_only_what_it_had_not_handed_over() -> None:
+    producer, drops = StandInProducer(partitions=2), []
+    writer = QueuedWriter(producer, "logs", lambda: drops.append(1))  # type: ignore[arg-type]
+    real_send_batch = producer.send_batch
+    calls = []
+
+    async def second_one_breaks(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("a bug in a hand-over")
+        return await real_send_batch(*args, **kwargs)  # type: ignore[arg-type]
+
+    producer.send_batch = second_one_breaks  # type: ignore[method-assign]
+    for key in ("k0", "k1"):  # one record per partition: two batches, one hand-over
+        writer.write(key, {"key": key})
+    await writer.start()
+    await eventually(lambda: len(calls) == 2)
+    await writer.stop()
+    assert len(producer.sent) == 1
+    assert drops == [1]  # the record that went out is not counted as dropped
+
+
+async def test_a_batch_the_producer_refused_is_counted_as_dropped() -> None:
+    producer, drops = StandInProducer(), []
+    writer = QueuedWriter(producer, "logs", lambda: drops.append(1))  # type: ignore[arg-type]
+
+    async def refused(*args: object, **kwargs: object) -> object:
+        raise KafkaTimeoutError()
+
+    producer.send_batch = refused  # type: ignore[method-assign]
+    await writer.start()
+    writer.write("k", {"n": 1})
+    writer.write("k", {"n": 2})
+    await eventually(lambda: len(drops) == 2)
+    await writer.stop()
+
+
 async def test_acknowledged_writes_return_once_stored_and_share_batches() -> None:
     producer = StandInProducer(partitions=2)
     writer = AcknowledgedWriter(producer, "triggers", timeout=30)  # type: ignore[arg-type]
