@@ -243,8 +243,7 @@ class WorkerRuntime:
             *(membership.stop for membership in self.memberships.values()),
             *(agent.stop for agent in self.agents),
             self.run_flows.stop,
-            self.webhooks.stop,
-            self.flows.stop,
+            self.views.stop,
         ]
         if self.catalogue is not None:
             steps.append(self.catalogue.stop)

@@ -169,8 +169,7 @@ def kafka_resources(
         try:
             yield
         finally:
-            for view in ctx.views:
-                await view.stop()
+            await reader.stop()  # every view at once, not a reassignment per view
             await sender.close()
             await lag.close()
             await stop_quietly(producer, "api-producer")

@@ -103,8 +103,7 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
         try:
             yield
         finally:
-            await ingress.listeners.stop()
-            await ingress.seen.stop()
+            await reader.stop()
             await triggers.stop()
             await inbound_log.stop()
             await stop_quietly(producer, "ingress-producer")
