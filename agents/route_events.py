@@ -312,6 +312,11 @@ class RouteEvents(SupervisedLoop):
         except InvalidEventError as exc:
             await self._report_invalid(routed, record, str(exc))
             return
+        except Exception as exc:
+            # A parser bug: raising would restart the router at this record, forever.
+            log.exception("event %s@%d not parsed", record.topic, record.offset)
+            await self._report_invalid(routed, record, f"could not be read: {exc!r}")
+            return
         self._catalogue.record(event, record.topic)
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()

@@ -113,7 +113,12 @@ def _normalise_timestamp(value: Any, broker_millis: int) -> str:
             raise InvalidEventError("timestamp must include a timezone (e.g. Z)")
         # Most producers already write this form; formatting it again would
         # be a third of parsing the whole event.
-        return value if _is_canonical(value) else iso_utc(moment)
+        if _is_canonical(value):
+            return value
+        try:
+            return iso_utc(moment)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise InvalidEventError("timestamp out of range in UTC (years 1 to 9999)") from None
     raise InvalidEventError("timestamp must be ISO 8601 or epoch milliseconds")
 
 

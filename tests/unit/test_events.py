@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -76,6 +76,10 @@ def test_integer_entity_id_becomes_string() -> None:
         # A plain ValueError here used to stop the router at the record.
         (raw(timestamp=10**17), "out of range"),
         (raw(timestamp=-(10**17)), "out of range"),
+        # Valid ISO 8601, but outside years 1-9999 once in UTC: an OverflowError
+        # here stopped the router at the record, again at every restart.
+        (raw(timestamp="0001-01-01T00:00:00+01:00"), "out of range"),
+        (raw(timestamp="9999-12-31T23:59:59-01:00"), "out of range"),
         (raw(entityUrl=5), "entityUrl"),
         (raw(entityId=True), "entityId"),
     ],
@@ -104,6 +108,20 @@ def test_arbitrary_bytes_either_parse_or_raise_invalid(value: bytes) -> None:
         assert str(exc)
     else:
         assert event.event_id and event.event_type and event.entity_id
+
+
+@given(st.datetimes(), st.integers(min_value=-23 * 60, max_value=23 * 60))
+def test_any_iso_timestamp_either_parses_or_is_invalid(naive: datetime, offset: int) -> None:
+    # Every year and every offset (the extremes overflow once in UTC).
+    moment = naive.replace(tzinfo=timezone(timedelta(minutes=offset)))
+    try:
+        event = parse_event(raw(timestamp=moment.isoformat()), 0)
+    except InvalidEventError as exc:
+        assert "out of range" in str(exc)
+    else:
+        assert datetime.fromisoformat(event.timestamp) == moment.replace(
+            microsecond=moment.microsecond // 1000 * 1000
+        )
 
 
 @given(st.text(min_size=1, max_size=50), st.text(min_size=1, max_size=50))
