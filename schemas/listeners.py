@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from schemas.sealing import Sealer
 from schemas.stored import known_fields
 from schemas.webhooks import _Model
+from schemas.whsec import INVALID_WHSEC, whsec_key
 
 Provider = Literal["custom", "github", "stripe", "shopify", "slack", "standard-webhooks"]
 VerificationType = Literal[
@@ -71,8 +72,8 @@ class Verification(_Model):
             raise ValueError("hmac verification needs the header carrying the signature")
         if self.type in SECRET_TYPES and not self.secret:
             raise ValueError(f"{self.type} verification needs a secret")
-        if self.type == "standard-webhooks" and not (self.secret or "").startswith("whsec_"):
-            raise ValueError("standard-webhooks secrets look like whsec_<base64>")
+        if self.type == "standard-webhooks" and whsec_key(self.secret or "") is None:
+            raise ValueError(INVALID_WHSEC)
         if self.type == "token" and not self.path:
             raise ValueError(
                 "token verification needs the JSON path of the token, e.g. myAuth.token"

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from schemas.sealing import Sealer
 from schemas.stored import known_fields
 from schemas.timestamps import iso_utc
+from schemas.whsec import INVALID_WHSEC, whsec_key
 
 ALL_EVENTS = "*"
 JSON: Final = "application/json"
@@ -135,12 +136,8 @@ class WebhookSpec(_Model):
     @model_validator(mode="after")
     def _standard_webhooks_secret(self) -> WebhookSpec:
         secret = self.secret
-        if (
-            self.signature_scheme == "standard-webhooks"
-            and secret
-            and not secret.startswith("whsec_")
-        ):
-            raise ValueError("standard-webhooks secrets look like whsec_<base64>")
+        if self.signature_scheme == "standard-webhooks" and secret and whsec_key(secret) is None:
+            raise ValueError(INVALID_WHSEC)
         return self
 
 

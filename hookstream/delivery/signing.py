@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-WHSEC_PREFIX = "whsec_"
+from schemas.whsec import INVALID_WHSEC, whsec_key
 
 
 def etl_signature(secret: str, body: bytes) -> str:
@@ -17,7 +17,9 @@ def etl_signature(secret: str, body: bytes) -> str:
 def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """``webhook-signature`` value per the Standard Webhooks spec: ``v1,<base64>``
     of HMAC-SHA256 over ``{id}.{timestamp}.{body}`` keyed with the decoded secret."""
-    key = base64.b64decode(secret.removeprefix(WHSEC_PREFIX))
+    key = whsec_key(secret)
+    if key is None:
+        raise ValueError(INVALID_WHSEC)
     signed = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()

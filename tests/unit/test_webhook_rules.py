@@ -46,6 +46,10 @@ def test_method_is_case_insensitive() -> None:
         {"headers": {"X-Ok": "a\r\nInjected: 1"}},
         {"basicAuth": {"username": "a:b", "password": "p"}},
         {"signatureScheme": "standard-webhooks", "secret": "plain"},
+        # whsec_ but no key: accepted once, then every attempt raised at signing.
+        {"signatureScheme": "standard-webhooks", "secret": "whsec_abc"},
+        {"signatureScheme": "standard-webhooks", "secret": "whsec_"},
+        {"signatureScheme": "standard-webhooks", "secret": "whsec_not base64!"},
     ],
 )
 def test_spec_rejects(bad: dict[str, object]) -> None:
