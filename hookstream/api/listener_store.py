@@ -65,8 +65,15 @@ class ListenerStore(RecordStore[Listener]):
     async def update(self, listener_id: str, patch: dict[str, Any]) -> Listener:
         current = self.get(listener_id)
         merged = current.model_dump(by_alias=True, include=set(ListenerSpec.model_fields))
-        if isinstance(patch.get("verification"), dict):
-            patch = {**patch, "verification": {**merged["verification"], **patch["verification"]}}
+        given = patch.get("verification")
+        if "provider" in patch and patch["provider"] != current.provider:
+            # A new provider brings its preset: the stored verification (type,
+            # header, ...) must not override it, or a listener switched to
+            # "github" would keep verifying nothing. Only its secrets carry over.
+            given = given if isinstance(given, dict) else {}
+            patch = {**patch, "verification": self._keep_secrets(current, given)}
+        elif isinstance(given, dict):
+            patch = {**patch, "verification": {**merged["verification"], **given}}
         merged.update(patch)
         return await self._save(current, parse_spec(merged))
 

@@ -264,6 +264,40 @@ async def test_listener_api_keeps_secrets_on_update(api: ApiClient) -> None:
     assert status == 204
 
 
+async def test_switching_provider_applies_its_preset(
+    api: ApiClient, ingress_server: ApiServer, http: aiohttp.ClientSession
+) -> None:
+    listener = await make_listener(api)  # custom, verifying nothing
+    url = hook_url(ingress_server, listener)
+    status, updated = await api.call(
+        "PATCH",
+        f"/api/v1/listeners/{listener['id']}",
+        json={"provider": "github", "verification": {"secret": "gh-later"}},
+    )
+    # Merged over the stored verification, the preset lost to its "none":
+    # the listener said github and accepted unsigned requests.
+    assert status == 200, updated
+    assert updated["verification"]["type"] == "hmac"
+    assert updated["verification"]["header"] == "X-Hub-Signature-256"
+
+    async def unsigned_refused() -> bool:  # once the ingress has read the update
+        status, _ = await post(http, url)
+        return status == 401
+
+    await eventually(unsigned_refused, timeout=30, interval=0.2, message="unsigned is 401")
+    signature = "sha256=" + hmac.new(b"gh-later", BODY, hashlib.sha256).hexdigest()
+    status, _ = await post(http, url, **{"X-Hub-Signature-256": signature})
+    assert status == 202
+
+    # The secret is write-only: switching again keeps it unless a new one is given.
+    status, again = await api.call(
+        "PATCH", f"/api/v1/listeners/{listener['id']}", json={"provider": "shopify"}
+    )
+    assert status == 200, again
+    assert again["verification"]["header"] == "X-Shopify-Hmac-Sha256"
+    assert again["verification"]["hasSecret"] is True
+
+
 async def test_broker_down_is_503_never_202(tmp_path: Path, http: aiohttp.ClientSession) -> None:
     broker = EmbeddedBroker("127.0.0.1", free_port(), log_file=tmp_path / "broker.log")
     await broker.start()
