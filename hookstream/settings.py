@@ -32,7 +32,7 @@ class Settings(BaseSettings):
             "KAFKA_BOOTSTRAP_SERVERS", "HOOKSTREAM_KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
-    # Interface the api and ingress listen on; 0.0.0.0 in containers.
+    # Interface the api, the ingress and the worker's web port listen on; 0.0.0.0 in containers.
     bind_host: str = "127.0.0.1"
     api_port: int = 8000
     ingress_port: int = 8080

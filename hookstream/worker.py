@@ -312,7 +312,7 @@ def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, 
         WORKER_APP_ID,
         broker=broker_urls(settings.bootstrap_servers),
         web_port=settings.worker_port,
-        web_bind="0.0.0.0",  # noqa: S104 - metrics must be scrapeable
+        web_bind=settings.bind_host,  # /metrics and /internal/status
         topic_partitions=4,
         topic_replication_factor=settings.replication_factor,
         producer_acks=-1,
