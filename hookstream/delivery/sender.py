@@ -42,11 +42,38 @@ class AttemptResult:
         return self.outcome == "success"
 
 
-def _truncate(data: bytes) -> str:
+def logged_text(data: bytes, total: int | None) -> str:
+    """The first MAX_LOGGED_BODY bytes of a response body as text; ``total``
+    is the body's whole length when known (None: longer, length unknown)."""
     text = data[:MAX_LOGGED_BODY].decode("utf-8", errors="replace")
-    if len(data) > MAX_LOGGED_BODY:
-        text += f"… [{len(data) - MAX_LOGGED_BODY} more bytes]"
+    if total is None:
+        text += "… [more bytes, not read]"
+    elif total > MAX_LOGGED_BODY:
+        text += f"… [{total - MAX_LOGGED_BODY} more bytes]"
     return text
+
+
+async def read_logged_body(response: aiohttp.ClientResponse) -> str:
+    """What the delivery log keeps of a response, reading no more of it than
+    that: one endpoint's huge (or gzip-bomb) answer must not fill the memory
+    of a worker shared by every webhook. A body left unread closes its
+    connection instead of returning it to the pool."""
+    length = response.content_length
+    if (
+        length is not None
+        and length <= MAX_LOGGED_BODY
+        and not response.headers.get("Content-Encoding")
+    ):
+        return logged_text(await response.read(), length)  # nearly every answer
+    data = bytearray()
+    while len(data) <= MAX_LOGGED_BODY:
+        chunk = await response.content.read(MAX_LOGGED_BODY + 1 - len(data))
+        if not chunk:  # the end: all of it read
+            return logged_text(bytes(data), len(data))
+        data += chunk
+    response.close()
+    plain = length is not None and not response.headers.get("Content-Encoding")
+    return logged_text(bytes(data), length if plain else None)
 
 
 # Connections open at once over every endpoint: a worker's delivery
@@ -96,7 +123,7 @@ class Sender:
                 data=request.body,
                 allow_redirects=False,
             ) as response:
-                body = await response.read()
+                body = await read_logged_body(response)
                 status = response.status
                 outcome = "success" if 200 <= status < 300 else "http_error"
                 return AttemptResult(
@@ -104,7 +131,7 @@ class Sender:
                     duration=time.perf_counter() - started,
                     status=status,
                     headers={str(k): v for k, v in response.headers.items()},
-                    body=_truncate(body),
+                    body=body,
                 )
         except TargetNotAllowedError as exc:
             return AttemptResult("refused", time.perf_counter() - started, error=str(exc))

@@ -3,10 +3,12 @@ refused at connect time."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 
 import orjson
+from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from hookstream.delivery.payloads import OutboundRequest
@@ -15,6 +17,7 @@ from hookstream.testing.api import ApiClient
 from hookstream.testing.kafka_reader import keyed, read_records
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
+from streams.broker import free_port
 from streams.topics import WEBHOOKS
 from tests.conftest import send_event
 
@@ -99,3 +102,48 @@ async def test_cookies_an_endpoint_sets_are_never_sent_back(receiver: Receiver) 
         await sender.close()
     assert [request.path for request in receiver.requests] == ["/customer-a", "/customer-b"]
     assert all("Cookie" not in request.headers for request in receiver.requests)
+
+
+async def test_only_the_logged_part_of_a_response_body_is_read() -> None:
+    """One endpoint's endless (or gzip-bomb) answer must not fill the memory
+    of a worker that every webhook shares."""
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200)
+        await response.prepare(request)
+        while True:  # until the client goes away
+            await response.write(b"x" * 65536)
+
+    async def bomb(request: web.Request) -> web.Response:
+        body = gzip.compress(b"0" * 20_000_000)  # 20 MB behind ~20 KB
+        return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(text="y" * 5000)
+
+    app = web.Application()
+    app.router.add_post("/endless", endless)
+    app.router.add_post("/bomb", bomb)
+    app.router.add_post("/plain", plain)
+    app.router.add_post("/small", lambda request: web.json_response({"ok": True}))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    sender = Sender(timeout=30, allow_private_targets=True)
+    await sender.start()
+    try:
+        results = {
+            path: await sender.send(
+                OutboundRequest("POST", f"http://127.0.0.1:{port}/{path}", {}, b"{}")
+            )
+            for path in ("endless", "bomb", "plain", "small", "small")
+        }
+    finally:
+        await sender.close()
+        await runner.cleanup()
+    for path, byte in (("endless", "x"), ("bomb", "0")):
+        assert results[path].ok, results[path]
+        assert results[path].body == byte * 4096 + "… [more bytes, not read]"
+    assert results["plain"].body == "y" * 4096 + "… [904 more bytes]"
+    assert results["small"].ok and results["small"].body == '{"ok": true}'
