@@ -17,8 +17,8 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -51,7 +51,16 @@ POLL_MS = 100
 # Dormant partitions' end offsets not known in this long: wake them all.
 END_OFFSETS_TIMEOUT = 5.0
 
-FailureHandler = Callable[[Webhook, Delivery, AttemptResult], Awaitable[None]]
+
+class FailureHandler(Protocol):
+    """What happens to a delivery that did not succeed
+    (hookstream/delivery/failure_router.py)."""
+
+    async def __call__(
+        self, webhook: Webhook, delivery: Delivery, result: AttemptResult
+    ) -> None: ...
+
+    async def not_sent(self, delivery: Delivery, reason: str) -> None: ...
 
 
 class DeliveryConsumer(SupervisedLoop):
@@ -345,6 +354,11 @@ class DeliveryConsumer(SupervisedLoop):
         if webhook is None or not webhook.enabled:
             # Deleted or disabled after the event was routed: nothing is sent.
             self._metrics.deliveries.labels(webhook=delivery.webhook_id, outcome="skipped").inc()
+            if webhook is not None:
+                # Disabled (410 Gone, or by hand) with this one queued or
+                # waiting to retry: dead-lettered, never dropped, so
+                # POST /webhooks/{id}/recover sends it once enabled again.
+                await self._on_failure.not_sent(delivery, "webhook disabled")
             return
         result, _ = await self._attempter.attempt(webhook, delivery)
         if not result.ok:

@@ -112,3 +112,19 @@ class FailureRouter:
             webhook.id,
             decision.reason,
         )
+
+    async def not_sent(self, delivery: Delivery, reason: str) -> None:
+        """Dead-letter a delivery that was not attempted (its webhook is
+        disabled); its earlier attempts, if any, travel with it."""
+        await self._producer.send_and_wait(
+            DEAD_LETTERS,
+            key=delivery.delivery_id.encode(),
+            value=dead_letter_record(delivery, reason),
+        )
+        self._metrics.dead_letters.inc()
+        log.info(
+            "dead-lettered delivery=%s webhook=%s reason=%s",
+            delivery.delivery_id,
+            delivery.webhook_id,
+            reason,
+        )

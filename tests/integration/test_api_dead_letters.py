@@ -72,6 +72,48 @@ async def test_dead_letters_are_listed_paged_and_recovered_with_the_same_ids(
     assert status == 202 and body == {"queued": 0}
 
 
+async def test_deliveries_of_a_disabled_webhook_wait_in_dead_letters(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    """Disabling a webhook while a delivery waits to retry dead-letters it
+    (it was once dropped): enable the webhook again and recover it."""
+    path = f"/paused-{unique}"
+    receiver.scripts[path] = [(500, {})] * ATTEMPTS  # then the default 200
+    webhook = await live_webhook(
+        api, worker, name="paused", url=receiver.url + path, events=[f"pz.{unique}"]
+    )
+    before = utc_now_iso()
+    await send_event(
+        producer, {"eventId": f"pz-{unique}", "eventType": f"pz.{unique}", "entityId": "1"}
+    )
+    [first] = await receiver.wait_for(path, 1)
+    base = f"/api/v1/webhooks/{webhook['id']}"
+    status, disabled = await api.call("PATCH", base, json={"enabled": False})
+    assert status == 200, disabled
+
+    [letter] = await dead_letters_of(api, webhook["id"], 1)
+    assert letter["reason"] == "webhook disabled"
+    assert letter["deliveryId"] == receiver.header(first, "X-Etl-Webhook-Event-Id")
+    tried = len(receiver.on_path(path))
+    assert [a["attempt"] for a in letter["attempts"]] == list(range(1, tried + 1))
+
+    status, _ = await api.call("POST", f"{base}/recover", json={"since": before})
+    assert status == 409  # enable it first
+    status, enabled = await api.call("PATCH", base, json={"enabled": True})
+    assert status == 200, enabled
+    await worker.wait_knows(enabled)
+    receiver.scripts[path] = []  # healthy again
+    status, body = await api.call("POST", f"{base}/recover", json={"since": before})
+    assert status == 202 and body == {"queued": 1}
+    requests = await receiver.wait_for(path, tried + 1)
+    assert receiver.header(requests[-1], "X-Etl-Webhook-Event-Id") == letter["deliveryId"]
+    assert receiver.header(requests[-1], "X-Etl-Webhook-Attempt") == "1"
+
+
 async def test_dead_letter_errors(api: ApiClient, unique: str) -> None:
     webhook = await api.create_webhook(
         name="errors", url="https://example.invalid/x", events=[f"err.{unique}"]

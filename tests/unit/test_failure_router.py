@@ -89,6 +89,21 @@ async def test_the_last_failure_is_dead_lettered_with_every_attempt(
     assert dead["event"]["eventId"] == last.event.event_id
 
 
+async def test_a_delivery_not_sent_is_dead_lettered_as_it_stood(
+    webhook: Webhook, table: CompactedTable[Webhook]
+) -> None:
+    publisher = MemoryPublisher()
+    waiting = make_delivery(webhook).next_attempt({"attempt": 1, "status": 500}, NOW + 5)
+    await router(publisher, table).not_sent(waiting, "webhook disabled")
+    (record,) = publisher.records
+    assert record.topic == DEAD_LETTERS and record.key == waiting.delivery_id.encode()
+    assert record.value is not None
+    dead = orjson.loads(record.value)
+    assert dead["reason"] == "webhook disabled"
+    assert [a["attempt"] for a in dead["attempts"]] == [1]  # nothing added: not attempted
+    assert dead["event"]["eventId"] == waiting.event.event_id
+
+
 async def test_gone_disables_the_webhook_then_dead_letters(
     webhook: Webhook, table: CompactedTable[Webhook]
 ) -> None:
