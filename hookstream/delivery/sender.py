@@ -76,7 +76,7 @@ async def read_logged_body(response: aiohttp.ClientResponse) -> str:
     return logged_text(bytes(data), length if plain else None)
 
 
-# Connections open at once over every endpoint: a worker's delivery
+# Requests in flight at once over every endpoint: a worker's delivery
 # concurrency is at most this (bench/ measures its raw limit at the same).
 CONNECTION_LIMIT = 1000
 
@@ -85,20 +85,25 @@ class Sender:
     def __init__(
         self, *, timeout: float, allow_private_targets: bool, limit: int = CONNECTION_LIMIT
     ) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._allow_private = allow_private_targets
-        self._limit = limit
+        # The pool's own limit would start each request's timeout while it
+        # waits for a connection: endpoints that hang, holding every
+        # connection, would then fail other webhooks' requests as timeouts.
+        # Requests wait here instead, and the timeout starts once one holds
+        # a slot (FIFO, so none waits behind later ones).
+        self._slots = asyncio.Semaphore(limit)
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         resolver = None if self._allow_private else GuardedResolver()
-        connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, resolver=resolver)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, resolver=resolver)
         # No cookie jar: one pool serves every webhook, so a jar would send
         # one customer's cookies to another webhook on the same host (and
         # filtering the jar on every request costs CPU).
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=self._timeout,
+            timeout=aiohttp.ClientTimeout(total=None),  # see send
             auto_decompress=True,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -116,23 +121,28 @@ class Sender:
                 ip = literal_ip(host)  # literal IPs skip the resolver, so check them here
                 if ip is not None:
                     check_address(host, ip)
-            async with self._session.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                data=request.body,
-                allow_redirects=False,
-            ) as response:
-                body = await read_logged_body(response)
-                status = response.status
-                outcome = "success" if 200 <= status < 300 else "http_error"
-                return AttemptResult(
-                    outcome=outcome,
-                    duration=time.perf_counter() - started,
-                    status=status,
-                    headers={str(k): v for k, v in response.headers.items()},
-                    body=body,
-                )
+            async with self._slots:
+                started = time.perf_counter()  # the endpoint's time starts here
+                async with (
+                    asyncio.timeout(self._timeout),
+                    self._session.request(
+                        request.method,
+                        request.url,
+                        headers=request.headers,
+                        data=request.body,
+                        allow_redirects=False,
+                    ) as response,
+                ):
+                    body = await read_logged_body(response)
+                    status = response.status
+                    outcome = "success" if 200 <= status < 300 else "http_error"
+                    return AttemptResult(
+                        outcome=outcome,
+                        duration=time.perf_counter() - started,
+                        status=status,
+                        headers={str(k): v for k, v in response.headers.items()},
+                        body=body,
+                    )
         except TargetNotAllowedError as exc:
             return AttemptResult("refused", time.perf_counter() - started, error=str(exc))
         except TimeoutError:

@@ -3,6 +3,7 @@ refused at connect time."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import hmac
@@ -12,8 +13,9 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from hookstream.delivery.payloads import OutboundRequest
-from hookstream.delivery.sender import Sender
+from hookstream.delivery.sender import AttemptResult, Sender
 from hookstream.testing.api import ApiClient
+from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import keyed, read_records
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
@@ -147,3 +149,49 @@ async def test_only_the_logged_part_of_a_response_body_is_read() -> None:
         assert results[path].body == byte * 4096 + "… [more bytes, not read]"
     assert results["plain"].body == "y" * 4096 + "… [904 more bytes]"
     assert results["small"].ok and results["small"].body == '{"ok": true}'
+
+
+async def test_endpoints_that_hang_delay_others_but_never_fail_them() -> None:
+    """Waiting for a connection is not the endpoint's time: with every slot
+    held by an endpoint that does not answer, another webhook's request
+    waits for one, then has its whole timeout (it used to time out while
+    queued, or with what was left of its timeout once it got a connection)."""
+    hanging: list[web.Request] = []
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        hanging.append(request)
+        await release.wait()  # past the client's timeout: set at the end
+        return web.json_response({})
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.5)  # an endpoint that needs half of the timeout
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/hang", hang)
+    app.router.add_post("/slow", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    sender = Sender(timeout=1.0, allow_private_targets=True, limit=2)
+    await sender.start()
+
+    def send(path: str) -> asyncio.Task[AttemptResult]:
+        request = OutboundRequest("POST", f"http://127.0.0.1:{port}{path}", {}, b"{}")
+        return asyncio.create_task(sender.send(request))
+
+    try:
+        stuck = [send("/hang"), send("/hang")]
+        await eventually(
+            lambda: len(hanging) == 2, timeout=10, interval=0.01, message="both slots held"
+        )
+        healthy = await send("/slow")
+        outcomes = [result.outcome for result in await asyncio.gather(*stuck)]
+    finally:
+        release.set()
+        await sender.close()
+        await runner.cleanup()
+    assert outcomes == ["timeout", "timeout"]
+    assert healthy.ok, healthy
