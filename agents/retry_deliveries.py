@@ -14,13 +14,16 @@ capacity from other webhooks, in this consumer or anywhere else.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from agents.delivery_consumer import DeliveryConsumer
-from streams.topics import delivery_topic
+from hookstream.delivery.retry_policy import tier_hold
+from hookstream.delivery.retry_schedule import parse_duration
+from streams.topics import RETRIES_PREFIX, delivery_topic
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class RetryDeliveries(DeliveryConsumer, ConsumerRebalanceListener):  # type: ign
     def __init__(self, *, topics: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._topics = topics
+        self._tier_seconds = {t: parse_duration(t.removeprefix(RETRIES_PREFIX)) for t in topics}
 
     def subscribe(self) -> None:
         self._consumer.subscribe(topics=self._topics, listener=self)
@@ -45,14 +49,22 @@ class RetryDeliveries(DeliveryConsumer, ConsumerRebalanceListener):  # type: ign
 
     def hold_until(self, record: Any) -> float:
         try:
-            return float(orjson.loads(record.value).get("notBefore", 0.0))
+            not_before = float(orjson.loads(record.value).get("notBefore", 0.0))
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
             return 0.0  # malformed: let the handler report it
+        written_at = record.timestamp / 1000 if record.timestamp and record.timestamp > 0 else None
+        tier = self._tier_seconds.get(record.topic)
+        return not_before if tier is None else tier_hold(not_before, written_at, tier)
 
     async def _handle(self, record: Any) -> None:
         delivery = self._parse(record)
         if delivery is None or self._table.get(delivery.webhook_id) is None:
             return  # malformed, or the webhook was deleted meanwhile
+        if delivery.not_before > time.time():
+            # Released before it is due (it waits longer than its tier): once
+            # more round the tier, behind the records written since.
+            await self._producer.send_and_wait(record.topic, key=record.key, value=record.value)
+            return
         # The webhook's topic exists: the API created it before the webhook.
         await self._producer.send_and_wait(
             delivery_topic(delivery.webhook_id),

@@ -67,6 +67,18 @@ def decide(
     return Decision("retry", reason, tier=format_duration(tier_delay), not_before=now + delay)
 
 
+def tier_hold(not_before: float, written_at: float | None, tier_seconds: float) -> float:
+    """Until when a record may hold its tier partition (epoch seconds): its
+    ``notBefore``, but no longer than its tier's longest jittered delay after
+    it was written. A tier partition waits at its first record that is not
+    due, and every record behind it is due within that; a ``Retry-After``
+    longer than the longest tier would otherwise hold all of them (every
+    webhook's) that long. Released early, the record goes round its tier again."""
+    if written_at is None:
+        return not_before
+    return min(not_before, written_at + tier_seconds * (1 + JITTER))
+
+
 def _header(result: AttemptResult, name: str) -> str | None:
     lowered = name.lower()
     for key, value in result.headers.items():

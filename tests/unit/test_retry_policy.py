@@ -4,7 +4,10 @@ import random
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from hookstream.delivery.retry_policy import decide, parse_retry_after
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookstream.delivery.retry_policy import decide, parse_retry_after, tier_hold
 from hookstream.delivery.retry_schedule import tier_labels
 from hookstream.delivery.sender import AttemptResult
 
@@ -85,3 +88,31 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("soon", NOW) is None
     assert parse_retry_after(None, NOW) is None
     assert parse_retry_after("99999999", NOW) == 86400
+
+
+@given(st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_a_scheduled_retry_holds_its_tier_until_it_is_due(attempt: int, seed: int) -> None:
+    schedule = (1.0, 5.0, 60.0, 300.0, 1800.0, 7200.0, 28800.0, 86400.0)
+    decision = decide(
+        attempt=attempt, result=failed(), schedule=schedule, now=NOW, rng=random.Random(seed)
+    )
+    assert decision.tier is not None
+    tier = schedule[attempt - 1]
+    assert tier_hold(decision.not_before, NOW, tier) == decision.not_before
+
+
+def test_a_long_retry_after_holds_the_longest_tier_no_longer_than_its_own_records() -> None:
+    """Asked to wait an hour, with 5 minutes the longest tier: the record holds
+    that tier's partition (every webhook's retries) at most 6 minutes at a time."""
+    decision = decide(
+        attempt=1,
+        result=failed(503, **{"Retry-After": "3600"}),
+        schedule=SCHEDULE,
+        now=NOW,
+        rng=random.Random(),
+    )
+    assert decision.tier == "5m" and decision.not_before == NOW + 3600
+    assert tier_hold(decision.not_before, NOW, 300.0) == NOW + 360
+    # Written again once released, it holds again from then, until it is due.
+    assert tier_hold(decision.not_before, NOW + 3500, 300.0) == NOW + 3600
+    assert tier_hold(decision.not_before, None, 300.0) == NOW + 3600  # no timestamp: as asked
