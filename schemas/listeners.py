@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from schemas.sealing import Sealer
-from schemas.stored import known_fields
+from schemas.stored import STORED, is_stored, known_fields
 from schemas.webhooks import _Model
-from schemas.whsec import INVALID_WHSEC, whsec_key
+from schemas.whsec import INVALID_WHSEC, acceptable_whsec
 
 Provider = Literal["custom", "github", "stripe", "shopify", "slack", "standard-webhooks"]
 VerificationType = Literal[
@@ -65,14 +65,16 @@ class Verification(_Model):
     delivery_id_path: str | None = Field(default=None, alias="deliveryIdPath")
 
     @model_validator(mode="after")
-    def _complete(self) -> Verification:
+    def _complete(self, info: ValidationInfo) -> Verification:
         if self.type == "basic" and not (self.username and self.password):
             raise ValueError("basic verification needs username and password")
         if self.type == "hmac" and not self.header:
             raise ValueError("hmac verification needs the header carrying the signature")
         if self.type in SECRET_TYPES and not self.secret:
             raise ValueError(f"{self.type} verification needs a secret")
-        if self.type == "standard-webhooks" and whsec_key(self.secret or "") is None:
+        if self.type == "standard-webhooks" and not acceptable_whsec(
+            self.secret or "", stored=is_stored(info)
+        ):
             raise ValueError(INVALID_WHSEC)
         if self.type == "token" and not self.path:
             raise ValueError(
@@ -114,7 +116,7 @@ class Listener(ListenerSpec):
     def from_json(cls, raw: bytes, box: Sealer) -> Listener:
         data = orjson.loads(raw)
         _transform(data, box.open)
-        return cls.model_validate(known_fields(cls, data))
+        return cls.model_validate(known_fields(cls, data), context=STORED)
 
     def public(self, public_url: str) -> dict[str, Any]:
         data = self.model_dump(by_alias=True, mode="json")

@@ -10,12 +10,19 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.sealing import Sealer
-from schemas.stored import known_fields
+from schemas.stored import STORED, is_stored, known_fields
 from schemas.timestamps import iso_utc
-from schemas.whsec import INVALID_WHSEC, whsec_key
+from schemas.whsec import INVALID_WHSEC, acceptable_whsec
 
 ALL_EVENTS = "*"
 JSON: Final = "application/json"
@@ -134,9 +141,13 @@ class WebhookSpec(_Model):
         return value
 
     @model_validator(mode="after")
-    def _standard_webhooks_secret(self) -> WebhookSpec:
+    def _standard_webhooks_secret(self, info: ValidationInfo) -> WebhookSpec:
         secret = self.secret
-        if self.signature_scheme == "standard-webhooks" and secret and whsec_key(secret) is None:
+        if (
+            self.signature_scheme == "standard-webhooks"
+            and secret
+            and not acceptable_whsec(secret, stored=is_stored(info))
+        ):
             raise ValueError(INVALID_WHSEC)
         return self
 
@@ -191,7 +202,7 @@ class Webhook(WebhookSpec):
         data = orjson.loads(raw)
         if box is not None:
             _transform_secrets(data, box.open)
-        return cls.model_validate(known_fields(cls, data))
+        return cls.model_validate(known_fields(cls, data), context=STORED)
 
     def public(self) -> dict[str, Any]:
         """The API view: secrets are write-only."""

@@ -23,3 +23,10 @@ def whsec_key(secret: str) -> bytes | None:
 
 
 INVALID_WHSEC = "standard-webhooks secrets look like whsec_<base64 of the key>"
+
+
+def acceptable_whsec(secret: str, *, stored: bool) -> bool:
+    """Written now, a secret must stand for a key; read back (``stored``), the
+    rule it was written under holds: the prefix alone (signing then fails
+    visibly for that webhook or listener instead of it disappearing)."""
+    return secret.startswith(WHSEC_PREFIX) if stored else whsec_key(secret) is not None

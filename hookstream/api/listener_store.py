@@ -11,7 +11,7 @@ from hookstream.api.record_store import RecordStore
 from hookstream.errors import ValidationFailedError
 from hookstream.inbound.bodies import UnparseableBodyError, xml_to_json
 from hookstream.secret_box import SecretBox
-from schemas.listeners import TOKEN_TYPES, Listener, ListenerSpec, listener_url
+from schemas.listeners import PRESETS, TOKEN_TYPES, Listener, ListenerSpec, listener_url
 from schemas.timestamps import utc_now_iso
 from streams.table import CompactedTable
 
@@ -66,10 +66,11 @@ class ListenerStore(RecordStore[Listener]):
         current = self.get(listener_id)
         merged = current.model_dump(by_alias=True, include=set(ListenerSpec.model_fields))
         given = patch.get("verification")
-        if "provider" in patch and patch["provider"] != current.provider:
+        if patch.get("provider") in PRESETS and patch["provider"] != current.provider:
             # A new provider brings its preset: the stored verification (type,
             # header, ...) must not override it, or a listener switched to
             # "github" would keep verifying nothing. Only its secrets carry over.
+            # ("custom" has no preset: the stored verification stays.)
             given = given if isinstance(given, dict) else {}
             patch = {**patch, "verification": self._keep_secrets(current, given)}
         elif isinstance(given, dict):

@@ -296,6 +296,13 @@ async def test_switching_provider_applies_its_preset(
     assert status == 200, again
     assert again["verification"]["header"] == "X-Shopify-Hmac-Sha256"
     assert again["verification"]["hasSecret"] is True
+    # "custom" has no preset: what was verified stays verified.
+    status, custom = await api.call(
+        "PATCH", f"/api/v1/listeners/{listener['id']}", json={"provider": "custom"}
+    )
+    assert status == 200, custom
+    assert custom["verification"]["type"] == "hmac"
+    assert custom["verification"]["header"] == "X-Shopify-Hmac-Sha256"
 
 
 async def test_broker_down_is_503_never_202(tmp_path: Path, http: aiohttp.ClientSession) -> None:
