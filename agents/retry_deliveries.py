@@ -52,7 +52,10 @@ class RetryDeliveries(DeliveryConsumer, ConsumerRebalanceListener):  # type: ign
             not_before = float(orjson.loads(record.value).get("notBefore", 0.0))
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
             return 0.0  # malformed: let the handler report it
-        written_at = record.timestamp / 1000 if record.timestamp and record.timestamp > 0 else None
+        # The writer's clock (CreateTime), the same kind as notBefore; a
+        # broker's LogAppendTime could lag it and release records at once.
+        create_time = record.timestamp_type == 0 and record.timestamp and record.timestamp > 0
+        written_at = record.timestamp / 1000 if create_time else None
         tier = self._tier_seconds.get(record.topic)
         return not_before if tier is None else tier_hold(not_before, written_at, tier)
 

@@ -67,6 +67,12 @@ def decide(
     return Decision("retry", reason, tier=format_duration(tier_delay), not_before=now + delay)
 
 
+# A record due this close after its tier's longest delay waits for it there
+# rather than going round again (timestamps are in milliseconds; going round
+# puts it behind the whole tier).
+TIER_SLACK = 1.0
+
+
 def tier_hold(not_before: float, written_at: float | None, tier_seconds: float) -> float:
     """Until when a record may hold its tier partition (epoch seconds): its
     ``notBefore``, but no longer than its tier's longest jittered delay after
@@ -76,7 +82,8 @@ def tier_hold(not_before: float, written_at: float | None, tier_seconds: float) 
     webhook's) that long. Released early, the record goes round its tier again."""
     if written_at is None:
         return not_before
-    return min(not_before, written_at + tier_seconds * (1 + JITTER))
+    longest = written_at + tier_seconds * (1 + JITTER)
+    return not_before if not_before <= longest + TIER_SLACK else longest
 
 
 def _header(result: AttemptResult, name: str) -> str | None:

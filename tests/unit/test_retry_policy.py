@@ -116,3 +116,5 @@ def test_a_long_retry_after_holds_the_longest_tier_no_longer_than_its_own_record
     # Written again once released, it holds again from then, until it is due.
     assert tier_hold(decision.not_before, NOW + 3500, 300.0) == NOW + 3600
     assert tier_hold(decision.not_before, None, 300.0) == NOW + 3600  # no timestamp: as asked
+    # Due within a second of the tier's longest delay: it waits there, not round again.
+    assert tier_hold(NOW + 360.5, NOW, 300.0) == NOW + 360.5
