@@ -50,6 +50,7 @@ REVOKE_GRACE = 3.0
 POLL_MS = 100
 # Dormant partitions' end offsets not known in this long: wake them all.
 END_OFFSETS_TIMEOUT = 5.0
+CATCH_UP_TIMEOUT = 2.0
 
 
 class FailureHandler(Protocol):
@@ -351,6 +352,11 @@ class DeliveryConsumer(SupervisedLoop):
         if delivery is None:
             return
         webhook = self._table.get(delivery.webhook_id)
+        if webhook is not None and not webhook.enabled:
+            # Maybe enabled a moment ago (a recover right after enabling
+            # queued this): read the table up to now before deciding.
+            await self._table.catch_up(timeout=CATCH_UP_TIMEOUT)
+            webhook = self._table.get(delivery.webhook_id)
         if webhook is None or not webhook.enabled:
             # Deleted or disabled after the event was routed: nothing is sent.
             self._metrics.deliveries.labels(webhook=delivery.webhook_id, outcome="skipped").inc()
