@@ -21,6 +21,11 @@ from hookstream.delivery.targets import (
 )
 
 MAX_LOGGED_BODY = 4096
+# A plain body of known length up to this is read whole (and all but
+# MAX_LOGGED_BODY of it dropped) to keep its connection; beyond it, or of
+# unknown or compressed length, reading stops at MAX_LOGGED_BODY and the
+# connection is closed.
+DRAIN_AT_MOST = 64 * 1024
 
 
 # Not frozen: a frozen dataclass pays an object.__setattr__ per field, and
@@ -61,10 +66,11 @@ async def read_logged_body(response: aiohttp.ClientResponse) -> str:
     length = response.content_length
     if (
         length is not None
-        and length <= MAX_LOGGED_BODY
+        and length <= DRAIN_AT_MOST
         and not response.headers.get("Content-Encoding")
     ):
-        return logged_text(await response.read(), length)  # nearly every answer
+        # Nearly every answer: read whole, so the connection goes back to the pool.
+        return logged_text(await response.read(), length)
     data = bytearray()
     while len(data) <= MAX_LOGGED_BODY:
         chunk = await response.content.read(MAX_LOGGED_BODY + 1 - len(data))

@@ -121,12 +121,16 @@ async def test_only_the_logged_part_of_a_response_body_is_read() -> None:
         return web.Response(body=body, headers={"Content-Encoding": "gzip"})
 
     async def plain(request: web.Request) -> web.Response:
-        return web.Response(text="y" * 5000)
+        return web.Response(text="y" * 5000)  # read whole: the connection is kept
+
+    async def large(request: web.Request) -> web.Response:
+        return web.Response(text="z" * 1_000_000)  # read in part: the connection closed
 
     app = web.Application()
     app.router.add_post("/endless", endless)
     app.router.add_post("/bomb", bomb)
     app.router.add_post("/plain", plain)
+    app.router.add_post("/large", large)
     app.router.add_post("/small", lambda request: web.json_response({"ok": True}))
     runner = web.AppRunner(app)
     await runner.setup()
@@ -139,7 +143,7 @@ async def test_only_the_logged_part_of_a_response_body_is_read() -> None:
             path: await sender.send(
                 OutboundRequest("POST", f"http://127.0.0.1:{port}/{path}", {}, b"{}")
             )
-            for path in ("endless", "bomb", "plain", "small", "small")
+            for path in ("endless", "bomb", "plain", "large", "small", "small")
         }
     finally:
         await sender.close()
@@ -148,6 +152,7 @@ async def test_only_the_logged_part_of_a_response_body_is_read() -> None:
         assert results[path].ok, results[path]
         assert results[path].body == byte * 4096 + "… [more bytes, not read]"
     assert results["plain"].body == "y" * 4096 + "… [904 more bytes]"
+    assert results["large"].body == "z" * 4096 + "… [995904 more bytes]"
     assert results["small"].ok and results["small"].body == '{"ok": true}'
 
 
