@@ -14,8 +14,14 @@ import orjson
 
 from schemas.timestamps import iso_from_millis, iso_utc
 
-EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$")
+EVENT_TYPE_RE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}"
+)  # fullmatch: "$" allows a final \n
 MAX_ID_LENGTH = 200
+MAX_URL_LENGTH = 2000
+# Ids, type and entityUrl travel in HTTP headers (X-Etl-Webhook-*): a control
+# character there cannot be sent at all, so the delivery would fail forever.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class InvalidEventError(ValueError):
@@ -69,6 +75,8 @@ def _required_id(data: dict[str, Any], field: str, *, allow_int: bool = False) -
         raise InvalidEventError(f"{field} is required and must be a string")
     if not value or len(value) > MAX_ID_LENGTH:
         raise InvalidEventError(f"{field} must be 1 to {MAX_ID_LENGTH} characters")
+    if _CONTROL.search(value):
+        raise InvalidEventError(f"{field} must not contain control characters")
     return value
 
 
@@ -134,12 +142,17 @@ def parse_event(raw: bytes | None, broker_millis: int) -> DomainEvent:
         raise InvalidEventError("value must be a JSON object")
     event_id = _required_id(data, "eventId")
     event_type = _required_id(data, "eventType")
-    if not EVENT_TYPE_RE.match(event_type):
+    if not EVENT_TYPE_RE.fullmatch(event_type):
         raise InvalidEventError("eventType may only contain letters, digits and _ . : -")
     entity_id = _required_id(data, "entityId", allow_int=True)
     entity_url = data.get("entityUrl")
-    if entity_url is not None and not isinstance(entity_url, str):
-        raise InvalidEventError("entityUrl must be a string")
+    if entity_url is not None:
+        if not isinstance(entity_url, str):
+            raise InvalidEventError("entityUrl must be a string")
+        if len(entity_url) > MAX_URL_LENGTH or _CONTROL.search(entity_url):
+            raise InvalidEventError(
+                f"entityUrl must be at most {MAX_URL_LENGTH} characters, with no control characters"
+            )
     return DomainEvent(
         event_id=event_id,
         event_type=event_type,

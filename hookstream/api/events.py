@@ -142,7 +142,7 @@ async def publish_events(request: web.Request) -> web.Response:
 _ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
 EVENT_INPUT = obj(
     {
-        "eventType": {"type": "string", "pattern": EVENT_TYPE_RE.pattern},
+        "eventType": {"type": "string", "pattern": f"^{EVENT_TYPE_RE.pattern}$"},
         "entityId": {"anyOf": [_ID, {"type": "integer"}]},
         "eventId": nullable(_ID),
         "entity": ANY,

@@ -165,3 +165,10 @@ class Sender:
                 time.perf_counter() - started,
                 error=f"{type(exc).__name__}: {exc}",
             )
+        except ValueError as exc:
+            # aiohttp refusing to write the request (a header it cannot send):
+            # a failed attempt that retries and dead-letters, not an exception
+            # that would retry the record in its lane forever.
+            return AttemptResult(
+                "refused", time.perf_counter() - started, error=f"request not sendable: {exc}"
+            )

@@ -200,3 +200,16 @@ async def test_endpoints_that_hang_delay_others_but_never_fail_them() -> None:
         await runner.cleanup()
     assert outcomes == ["timeout", "timeout"]
     assert healthy.ok, healthy
+
+
+async def test_a_request_aiohttp_cannot_write_is_a_failed_attempt(receiver: Receiver) -> None:
+    """Not an exception: the lane would retry the record forever."""
+    sender = Sender(timeout=3, allow_private_targets=True)
+    await sender.start()
+    try:
+        bad = OutboundRequest("POST", f"{receiver.url}/x", {"X-Id": "1\r\nX-Injected: 1"}, b"{}")
+        result = await sender.send(bad)
+    finally:
+        await sender.close()
+    assert result.outcome == "refused" and "not sendable" in (result.error or "")
+    assert receiver.requests == []

@@ -81,6 +81,13 @@ def test_integer_entity_id_becomes_string() -> None:
         (raw(timestamp="0001-01-01T00:00:00+01:00"), "out of range"),
         (raw(timestamp="9999-12-31T23:59:59-01:00"), "out of range"),
         (raw(entityUrl=5), "entityUrl"),
+        # These travel in headers: a control character there could never be
+        # sent, and the delivery was retried forever, stalling its partition.
+        (raw(eventType="order.created\n"), "control characters"),
+        (raw(entityId="42\r\nX-Injected: 1"), "control characters"),
+        (raw(eventId="e\x00"), "control characters"),
+        (raw(entityUrl="https://x/\n"), "control characters"),
+        (raw(entityUrl="https://x/" + "a" * 2000), "at most 2000"),
         (raw(entityId=True), "entityId"),
     ],
 )
