@@ -112,13 +112,23 @@ class FlowRunner:
 
     async def _run(self, flow: Flow, trigger: dict[str, Any]) -> list[asyncio.Future[Any]]:
         outcome = run_flow(flow, trigger)
+        if outcome.status == "executed":
+            try:
+                await self._topics.ensure(
+                    [TopicSpec(flow.destination_topic, DESTINATION_PARTITIONS)]
+                )
+            except KafkaError as exc:
+                # Refused (a name or policy the cluster does not allow): the
+                # flow failed; raising would run the batch again forever.
+                outcome = FlowOutcome(
+                    "failed", error=f"destination topic {flow.destination_topic}: {exc!r}"
+                )
         self._metrics.flow_runs.labels(flow.id, outcome.status).inc()
         if outcome.status == "skipped":
             return []
         acks = []
         key = str(trigger.get("deliveryId") or "").encode() or None
         if outcome.status == "executed":
-            await self._topics.ensure([TopicSpec(flow.destination_topic, DESTINATION_PARTITIONS)])
             value = orjson.dumps(outcome.output)
             acks.append(await self._producer.send(flow.destination_topic, key=key, value=value))
         else:

@@ -26,13 +26,25 @@ def filter_context(trigger: dict[str, Any]) -> dict[str, Any]:
     return {key: trigger.get(key) for key in keys}
 
 
+# What a filter may raise at run time, besides its own errors: comparing a
+# string with a number (every value of an XML or form body is a string),
+# a zero slice step, ceil(inf).
+_FILTER_ERRORS = (JMESPathError, TypeError, ValueError, ArithmeticError, RecursionError)
+
+
+def jmespath_false(value: Any) -> bool:
+    """JMESPath's false values: null, false, "", [] and {}; numbers,
+    0 included, are true (unlike Python's truthiness)."""
+    return value is None or value is False or value in ("", [], {})
+
+
 def run_flow(flow: Flow, trigger: dict[str, Any]) -> FlowOutcome:
     if flow.filter is not None:
         try:
             keep = jmespath.search(flow.filter, filter_context(trigger))
-        except JMESPathError as exc:
-            return FlowOutcome("failed", error=f"filter failed: {exc}")
-        if not keep:
+        except _FILTER_ERRORS as exc:
+            return FlowOutcome("failed", error=f"filter failed: {type(exc).__name__}: {exc}")
+        if jmespath_false(keep):
             return FlowOutcome("skipped")
     payload = trigger.get("payload")
     if flow.mappings:

@@ -48,8 +48,8 @@ class FlowSpec(_Model):
     # No mappings: the output starts as the whole payload; constants apply on top.
     mappings: list[FieldMapping] = Field(default_factory=list, max_length=200)
     constants: list[Constant] = Field(default_factory=list, max_length=200)
-    # JMESPath over {payload, headers, listenerId, deliveryId, receivedAt}; a falsy
-    # result skips the message.
+    # JMESPath over {payload, headers, listenerId, deliveryId, receivedAt}; a
+    # false result (JMESPath's: null, false, "", [], {}) skips the message.
     filter: str | None = Field(default=None, max_length=2000)
     destination_topic: str = Field(alias="destinationTopic")
     enabled: bool = True
@@ -71,6 +71,8 @@ class FlowSpec(_Model):
             raise ValueError("a Kafka topic name: letters, digits, . _ - (at most 249)")
         if value.startswith("hookstream."):
             raise ValueError("hookstream.* topics are hookstream's own")
+        if value in (".", "..") or value.startswith("__"):
+            raise ValueError("'.', '..' and __* are not topics Kafka lets clients write")
         return value
 
 

@@ -58,6 +58,41 @@ def test_filter_skips_and_sees_headers() -> None:
     assert run_flow(make_flow(filter="headers.\"X-Kind\" == 'order'"), TRIGGER).status == "executed"
 
 
+@pytest.mark.parametrize(
+    ("expression", "payload"),
+    [
+        ("payload.total > `100`", {"total": "150"}),  # XML and form bodies are all strings
+        ("payload.items[::0]", {"items": [1, 2]}),
+        ("ceil(payload.n)", {"n": 1e308 * 10}),
+    ],
+)
+def test_a_filter_that_raises_fails_the_flow_not_the_runner(expression: str, payload: Any) -> None:
+    # Raised, it stopped run_flows at this batch, again at every restart.
+    outcome = run_flow(make_flow(filter=expression), {**TRIGGER, "payload": payload})
+    assert outcome.status == "failed" and "filter failed" in (outcome.error or "")
+
+
+@pytest.mark.parametrize(
+    ("result", "kept"),
+    [
+        (0, True),
+        (0.0, True),
+        ("x", True),
+        ([0], True),
+        (None, False),
+        (False, False),
+        ("", False),
+        ([], False),
+        ({}, False),
+    ],
+)
+def test_the_filter_keeps_what_jmespath_calls_true(result: Any, kept: bool) -> None:
+    trigger = {**TRIGGER, "payload": {"r": result}}
+    assert run_flow(make_flow(filter="payload.r"), trigger).status == (
+        "executed" if kept else "skipped"
+    )
+
+
 def test_missing_source_fails_with_the_reason() -> None:
     outcome = run_flow(make_flow(mappings=[{"to": "id", "from": "data.nope"}]), TRIGGER)
     assert outcome.status == "failed" and "data.nope" in (outcome.error or "")
@@ -69,6 +104,8 @@ def test_missing_source_fails_with_the_reason() -> None:
         {"filter": "payload.["},
         {"destinationTopic": "hookstream.webhooks"},
         {"destinationTopic": "has space"},
+        {"destinationTopic": ".."},
+        {"destinationTopic": "__consumer_offsets"},
         {"mappings": [{"to": "a..b", "from": "x"}]},
         {"listenerId": ""},
     ],
