@@ -32,7 +32,9 @@ def role_for(tokens: Mapping[str, Role], presented: str) -> Role | None:
     found: Role | None = None
     for token, role in tokens.items():
         # compare_digest on every entry: timing says nothing about which token matched
-        if hmac.compare_digest(token.encode(), presented.encode()):
+        # surrogateescape: aiohttp keeps header bytes that are not UTF-8 as
+        # surrogates, which a plain encode refuses (a 500 instead of a 401).
+        if hmac.compare_digest(token.encode(), presented.encode("utf-8", "surrogateescape")):
             found = role
     return found
 

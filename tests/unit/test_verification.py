@@ -93,6 +93,9 @@ def test_stripe_preset_with_tolerance() -> None:
         check(rule, {"Stripe-Signature": stripe_header("wrong", int(NOW))})
     with pytest.raises(VerificationError, match="malformed"):
         check(rule, {"Stripe-Signature": "garbage"})
+    # More digits than a float holds: an OverflowError once, a 500 to anyone.
+    with pytest.raises(VerificationError, match="malformed"):
+        check(rule, {"Stripe-Signature": stripe_header("whsec_stripe", 10**400)})
 
 
 def test_slack_preset() -> None:

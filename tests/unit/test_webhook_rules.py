@@ -91,6 +91,7 @@ def test_tokens_and_roles() -> None:
     assert role_for(tokens, "a1") == "admin"
     assert role_for(tokens, "v1") == "viewer"
     assert role_for(tokens, "nope") is None
+    assert role_for(tokens, "a\udcff") is None  # header bytes not UTF-8: 401, not a 500
     for bad in ("", "tok", "tok:root", ":admin"):
         with pytest.raises(ValueError, match="HOOKSTREAM_API_TOKENS"):
             parse_tokens(bad)
