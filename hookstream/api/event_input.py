@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from schemas.events import DomainEvent, InvalidEventError, parse_event
-from streams.topics import API_EVENTS
+from streams.topics import API_EVENTS, FLOW_EVENTS
 
 MAX_BATCH = 500
 EVENT_FIELDS = frozenset({"eventId", "eventType", "entityId", "entity", "entityUrl", "timestamp"})
@@ -42,6 +42,10 @@ def check_topic(topic: Any, event_topics: str) -> str:
         raise InvalidEventError("topic must be a Kafka topic name: letters, digits, . _ -")
     if topic.startswith(OWN_PREFIX):
         raise InvalidEventError("topic may not be one of hookstream's own (hookstream.*)")
+    if topic == FLOW_EVENTS:
+        # Only flows write there: a publisher could otherwise forge a flow's
+        # executions (its log, and the webhooks subscribed to flow.*).
+        raise InvalidEventError(f"topic may not be {FLOW_EVENTS}: only flows write there")
     if not re.match(event_topics, topic):
         raise InvalidEventError(
             f"topic {topic} does not match HOOKSTREAM_EVENT_TOPICS ({event_topics}), "

@@ -59,6 +59,7 @@ def test_what_the_api_accepts_the_router_parses_the_same() -> None:
         ({"eventType": "a", "entityId": "1", "entityUrl": 5}, "entityUrl must be a string"),
         ({"eventType": "a", "entityId": "1", "entityID": "x"}, "unknown field entityID"),
         ({"eventType": "a", "entityId": "1", "topic": "hookstream.webhooks"}, "hookstream"),
+        ({"eventType": "flow.failed", "entityId": "fl_1", "topic": "events.flows"}, "only flows"),
         ({"eventType": "a", "entityId": "1", "topic": "orders"}, "HOOKSTREAM_EVENT_TOPICS"),
         ({"eventType": "a", "entityId": "1", "topic": "events/x"}, "Kafka topic name"),
         ({"eventType": "a", "entityId": "1", "topic": 7}, "Kafka topic name"),
