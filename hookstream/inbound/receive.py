@@ -7,6 +7,7 @@ a 202 for a message that was not stored."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -43,6 +44,7 @@ from hookstream.metrics import Metrics
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
 from streams.broker_compat import MAX_RECORD_BYTES, fits_in_a_record
+from streams.coalesce import Coalesced
 from streams.queued_writer import AcknowledgedWriter, QueuedWriter
 from streams.table import CompactedTable, SeenKeys
 from streams.topics import INBOUND_SEEN
@@ -64,6 +66,14 @@ class Ingress:
     metrics: Metrics
     clock: Any = time.time
     pending: set[str] = field(default_factory=set)  # ids being written right now
+    # Catch-ups for unknown listener ids, shared: a flood of requests to ids
+    # that do not exist costs the broker one request per round trip.
+    listeners_caught_up: Coalesced = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.listeners_caught_up = Coalesced(
+            functools.partial(self.listeners.catch_up, timeout=CATCH_UP_TIMEOUT)
+        )
 
     @property
     def ready(self) -> bool:
@@ -141,7 +151,7 @@ async def receive(request: web.Request) -> web.Response:
     if listener is None or not listener.enabled:
         # Maybe created or enabled a moment ago through another process (GitHub
         # pings the instant a hook is saved): catch up before answering 404.
-        await ingress.listeners.catch_up(timeout=CATCH_UP_TIMEOUT)
+        await ingress.listeners_caught_up(timeout=CATCH_UP_TIMEOUT)
         listener = ingress.listeners.get(listener_id)
     if listener is None:
         raise NotFoundError(f"no enabled listener {listener_id}")
