@@ -26,6 +26,15 @@ from streams.topics import TopicSpec, delivery_topic
 WRITE_ONLY_FIELDS = ("secret", "basicAuth")
 
 
+def _keep_password(current: Webhook, body: dict[str, Any]) -> dict[str, Any]:
+    """``basicAuth`` with a username and no password keeps the stored
+    password (it is write-only: nobody can send it back unchanged)."""
+    auth = body.get("basicAuth")
+    if isinstance(auth, dict) and "password" not in auth and current.basic_auth is not None:
+        return {**body, "basicAuth": {**auth, "password": current.basic_auth.password}}
+    return body
+
+
 def new_webhook_id() -> str:
     return "wh_" + secrets.token_hex(8)
 
@@ -70,12 +79,12 @@ class WebhookStore(RecordStore[Webhook]):
         stored = current.model_dump(by_alias=True, mode="json")
         for name in WRITE_ONLY_FIELDS:
             body.setdefault(name, stored.get(name))
-        return await self._save(current, WebhookSpec.model_validate(body))
+        return await self._save(current, WebhookSpec.model_validate(_keep_password(current, body)))
 
     async def update(self, webhook_id: str, patch: dict[str, Any]) -> Webhook:
         current = self.get(webhook_id)
         merged = current.model_dump(by_alias=True, include=set(WebhookSpec.model_fields))
-        merged.update(patch)
+        merged.update(_keep_password(current, patch))
         return await self._save(current, WebhookSpec.model_validate(merged))
 
     async def _save(self, current: Webhook, spec: WebhookSpec) -> Webhook:

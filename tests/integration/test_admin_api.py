@@ -46,6 +46,13 @@ async def test_secrets_are_write_only_and_kept_across_put(api: ApiClient) -> Non
     assert body["name"] == "renamed" and body["hasSecret"] is True
     assert body["basicAuth"]["username"] == "u"
 
+    # A new username alone keeps the stored password (the console sends just that).
+    status, body = await api.call(
+        "PATCH", f"/api/v1/webhooks/{webhook['id']}", json={"basicAuth": {"username": "u2"}}
+    )
+    assert status == 200, body
+    assert body["basicAuth"] == {"username": "u2", "hasPassword": True}
+
     # null removes them.
     status, body = await api.call(
         "PATCH", f"/api/v1/webhooks/{webhook['id']}", json={"secret": None, "basicAuth": None}

@@ -103,6 +103,8 @@ export async function render(root, ctx) {
     else if (!current) data.secret = null;
     if (removeAuth?.querySelector('input').checked) data.basicAuth = null;
     else if (user.value && pass.value) data.basicAuth = { username: user.value, password: pass.value };
+    // A new username alone: the server keeps the stored password.
+    else if (current?.basicAuth && user.value && user.value !== current.basicAuth.username) data.basicAuth = { username: user.value };
     else if (!current && (user.value || pass.value)) data.basicAuth = { username: user.value, password: pass.value };
     return data;
   }
