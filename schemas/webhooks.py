@@ -46,6 +46,20 @@ RESERVED_HEADERS = frozenset(
 )
 RESERVED_PREFIX = "x-etl-webhook-"
 
+# What a write-only value reads as (the API's view, the delivery log); sent
+# back unchanged, it keeps the stored value.
+REDACTED_VALUE = "[redacted]"
+# A custom header whose name says it carries a credential (X-Api-Key,
+# X-Auth-Token, ...) is a secret like ``secret``: sealed at rest, write-only
+# in the API, redacted in the delivery log.
+_SENSITIVE_NAME = re.compile(
+    r"auth|token|key|secret|passw|cookie|session|credential|signature", re.I
+)
+
+
+def is_sensitive_header(name: str) -> bool:
+    return _SENSITIVE_NAME.search(name) is not None
+
 
 def _transform_secrets(data: dict[str, Any], fn: Callable[[str], str]) -> None:
     """Apply ``fn`` (seal or open) to every secret value of a stored record."""
@@ -56,6 +70,11 @@ def _transform_secrets(data: dict[str, Any], fn: Callable[[str], str]) -> None:
         auth["password"] = fn(auth["password"])
     for previous in data.get("previousSecrets") or []:
         previous["secret"] = fn(previous["secret"])
+    headers = data.get("headers")
+    if isinstance(headers, dict):
+        for name, value in headers.items():
+            if isinstance(value, str) and is_sensitive_header(name):
+                headers[name] = fn(value)
 
 
 class _Model(BaseModel):
@@ -210,6 +229,10 @@ class Webhook(WebhookSpec):
             by_alias=True, mode="json", exclude={"secret", "basic_auth", "previous_secrets"}
         )
         data["hasSecret"] = self.secret is not None
+        data["headers"] = {
+            name: REDACTED_VALUE if is_sensitive_header(name) else value
+            for name, value in self.headers.items()
+        }
         data["previousSecretExpiresAt"] = max(
             (p.expires_at for p in self.previous_secrets), default=None
         )

@@ -16,7 +16,7 @@ from hookstream.delivery.targets import TargetNotAllowedError, check_host
 from hookstream.errors import ValidationFailedError
 from hookstream.secret_box import SecretBox
 from schemas.timestamps import utc_now_iso
-from schemas.webhooks import Webhook, WebhookSpec
+from schemas.webhooks import REDACTED_VALUE, Webhook, WebhookSpec, is_sensitive_header
 from streams.kafka import TopicAdmin
 from streams.table import CompactedTable
 from streams.topics import TopicSpec, delivery_topic
@@ -33,6 +33,26 @@ def _keep_password(current: Webhook, body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(auth, dict) and "password" not in auth and current.basic_auth is not None:
         return {**body, "basicAuth": {**auth, "password": current.basic_auth.password}}
     return body
+
+
+def _keep_sensitive_headers(current: Webhook, body: dict[str, Any]) -> dict[str, Any]:
+    """A sensitive header sent back as the API showed it (``[redacted]``)
+    keeps its stored value: a GET → PUT round trip, or the console's form,
+    changes nothing it did not mean to."""
+    headers = body.get("headers")
+    if not isinstance(headers, dict):
+        return body
+    stored = {name.lower(): value for name, value in current.headers.items()}
+    kept = dict(headers)
+    for name, value in headers.items():
+        if value == REDACTED_VALUE and isinstance(name, str) and is_sensitive_header(name):
+            if name.lower() not in stored:
+                raise ValidationFailedError(
+                    f"headers: {name} is write-only; send its value",
+                    details=[{"field": "headers", "message": f"{name} has no stored value"}],
+                )
+            kept[name] = stored[name.lower()]
+    return {**body, "headers": kept}
 
 
 def new_webhook_id() -> str:
@@ -79,12 +99,13 @@ class WebhookStore(RecordStore[Webhook]):
         stored = current.model_dump(by_alias=True, mode="json")
         for name in WRITE_ONLY_FIELDS:
             body.setdefault(name, stored.get(name))
-        return await self._save(current, WebhookSpec.model_validate(_keep_password(current, body)))
+        body = _keep_sensitive_headers(current, _keep_password(current, body))
+        return await self._save(current, WebhookSpec.model_validate(body))
 
     async def update(self, webhook_id: str, patch: dict[str, Any]) -> Webhook:
         current = self.get(webhook_id)
         merged = current.model_dump(by_alias=True, include=set(WebhookSpec.model_fields))
-        merged.update(_keep_password(current, patch))
+        merged.update(_keep_sensitive_headers(current, _keep_password(current, patch)))
         return await self._save(current, WebhookSpec.model_validate(merged))
 
     async def _save(self, current: Webhook, spec: WebhookSpec) -> Webhook:

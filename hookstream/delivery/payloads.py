@@ -18,7 +18,7 @@ from hookstream.delivery.signing import (
 )
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
-from schemas.webhooks import FORM, Webhook
+from schemas.webhooks import FORM, REDACTED_VALUE, Webhook, is_sensitive_header
 from schemas.whsec import whsec_key
 
 # Fields of the form-encoded body and of the GET query string (DESIGN.md).
@@ -126,5 +126,19 @@ def build_request(
     return OutboundRequest(webhook.method, url, out_headers, body)
 
 
+# Header name → shown redacted in the delivery log; the names a worker sends
+# are few (hookstream's own and the webhooks' custom ones), so each is judged once.
+_redacted_names: dict[str, bool] = {}
+
+
+def _redacted(name: str) -> bool:
+    hidden = _redacted_names.get(name)
+    if hidden is None:
+        hidden = name.lower() in h.REDACTED or is_sensitive_header(name)
+        if len(_redacted_names) < 10_000:  # bounded, whatever names come along
+            _redacted_names[name] = hidden
+    return hidden
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: ("[redacted]" if k.lower() in h.REDACTED else v) for k, v in headers.items()}
+    return {k: (REDACTED_VALUE if _redacted(k) else v) for k, v in headers.items()}

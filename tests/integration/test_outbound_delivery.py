@@ -310,3 +310,43 @@ async def test_event_produced_right_after_creating_a_webhook_reaches_it(
     for n in range(3):
         [request] = await receiver.wait_for(f"/instant{n}")
         assert orjson.loads(request.body)["eventId"] == f"e-{unique}-{n}"
+
+
+async def test_credential_headers_are_write_only_and_never_logged(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    webhook = await live_webhook(
+        api,
+        worker,
+        name="keyed",
+        url=f"{receiver.url}/keyed",
+        events=[f"order.created.{unique}"],
+        headers={"X-Api-Key": "k-123", "X-Tenant": "acme"},
+    )
+    assert webhook["headers"] == {"X-Api-Key": "[redacted]", "X-Tenant": "acme"}
+    base = f"/api/v1/webhooks/{webhook['id']}"
+    # The view sent back (as the console does) keeps the stored key.
+    status, updated = await api.call(
+        "PATCH", base, json={"headers": {**webhook["headers"], "X-Extra": "1"}}
+    )
+    assert status == 200, updated
+    status, body = await api.call("PATCH", base, json={"headers": {"X-Auth-Token": "[redacted]"}})
+    assert status == 422 and "write-only" in body["error"]["message"]
+    await worker.wait_knows(updated)
+
+    await send_event(producer, event(unique))
+    [request] = await receiver.wait_for("/keyed")
+    assert request.headers["X-Api-Key"] == "k-123"
+    assert request.headers["X-Extra"] == "1"
+
+    async def logged() -> dict | None:
+        status, log = await api.call("GET", f"{base}/events")
+        return log["data"][0] if status == 200 and log["data"] else None
+
+    entry = await eventually(logged, timeout=30, interval=0.2, message="attempt logged")
+    assert entry["request"]["headers"]["X-Api-Key"] == "[redacted]"
+    assert entry["request"]["headers"]["X-Tenant"] == "acme"

@@ -10,6 +10,8 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from hookstream import headers as h
 from hookstream.delivery.payloads import build_request, redact_headers
+from hookstream.secret_box import SecretBox
+from schemas.webhooks import Webhook
 from tests.unit.factories import make_delivery, make_webhook
 
 API = "https://hooks.example"
@@ -114,3 +116,16 @@ def test_standard_webhooks_signature_verifies_with_the_reference_library() -> No
     )
     assert verified["eventId"] == "e-1"
     assert h.SIGNATURE in request.headers  # the etl signature is sent as well
+
+
+def test_credential_headers_are_sealed_at_rest_and_redacted_in_the_log() -> None:
+    box = SecretBox("unit-test-key")
+    webhook = make_webhook(headers={"X-Api-Key": "k-123", "X-Tenant": "acme"})
+    stored = webhook.to_json(box)
+    assert b"k-123" not in stored and b"acme" in stored
+    assert Webhook.from_json(stored, box).headers == webhook.headers
+    assert redact_headers({"X-Api-Key": "k", "x-session-id": "s", "X-Tenant": "a"}) == {
+        "X-Api-Key": "[redacted]",
+        "x-session-id": "[redacted]",
+        "X-Tenant": "a",
+    }
