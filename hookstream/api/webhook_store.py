@@ -55,6 +55,12 @@ def _keep_sensitive_headers(current: Webhook, body: dict[str, Any]) -> dict[str,
     return {**body, "headers": kept}
 
 
+def _keep_write_only(current: Webhook, body: dict[str, Any]) -> dict[str, Any]:
+    """Write-only values a PUT or PATCH leaves as the API shows them keep
+    their stored values."""
+    return _keep_sensitive_headers(current, _keep_password(current, body))
+
+
 def new_webhook_id() -> str:
     return "wh_" + secrets.token_hex(8)
 
@@ -99,13 +105,14 @@ class WebhookStore(RecordStore[Webhook]):
         stored = current.model_dump(by_alias=True, mode="json")
         for name in WRITE_ONLY_FIELDS:
             body.setdefault(name, stored.get(name))
-        body = _keep_sensitive_headers(current, _keep_password(current, body))
-        return await self._save(current, WebhookSpec.model_validate(body))
+        return await self._save(
+            current, WebhookSpec.model_validate(_keep_write_only(current, body))
+        )
 
     async def update(self, webhook_id: str, patch: dict[str, Any]) -> Webhook:
         current = self.get(webhook_id)
         merged = current.model_dump(by_alias=True, include=set(WebhookSpec.model_fields))
-        merged.update(_keep_sensitive_headers(current, _keep_password(current, patch)))
+        merged.update(_keep_write_only(current, patch))
         return await self._save(current, WebhookSpec.model_validate(merged))
 
     async def _save(self, current: Webhook, spec: WebhookSpec) -> Webhook:

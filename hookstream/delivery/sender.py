@@ -64,11 +64,8 @@ async def read_logged_body(response: aiohttp.ClientResponse) -> str:
     of a worker shared by every webhook. A body left unread closes its
     connection instead of returning it to the pool."""
     length = response.content_length
-    if (
-        length is not None
-        and length <= DRAIN_AT_MOST
-        and not response.headers.get("Content-Encoding")
-    ):
+    plain = not response.headers.get("Content-Encoding")  # content_length is the wire's
+    if length is not None and length <= DRAIN_AT_MOST and plain:
         # Nearly every answer: read whole, so the connection goes back to the pool.
         return logged_text(await response.read(), length)
     data = bytearray()
@@ -78,7 +75,6 @@ async def read_logged_body(response: aiohttp.ClientResponse) -> str:
             return logged_text(bytes(data), len(data))
         data += chunk
     response.close()
-    plain = length is not None and not response.headers.get("Content-Encoding")
     return logged_text(bytes(data), length if plain else None)
 
 

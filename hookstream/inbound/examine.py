@@ -23,10 +23,10 @@ from hookstream.inbound.verification import (
     verify_token_in_body,
 )
 from schemas.listeners import Listener
+from schemas.webhooks import REDACTED_VALUE
 
 MAX_BODY = 1024 * 1024
 MAX_LOGGED_BODY = 4096
-REDACTED = "[redacted]"
 # Never copied into flow triggers; shown as [redacted] in the inbound log.
 SENSITIVE_HEADERS = frozenset(
     {
@@ -107,7 +107,7 @@ def split_headers(
         name = str(k)  # aiohttp's keys are istr, which orjson refuses
         lowered = name.lower()
         if lowered in SENSITIVE_HEADERS or lowered == signature_header:
-            logged[name] = REDACTED
+            logged[name] = REDACTED_VALUE
         else:
             logged[name] = forwarded[name] = v
     return logged, forwarded
@@ -126,7 +126,7 @@ def logged_body(body: bytes, listener: Listener) -> str:
     rule = listener.verification
     for secret in (rule.token, rule.secret, rule.password):
         if secret:
-            text = text.replace(secret, REDACTED)
+            text = text.replace(secret, REDACTED_VALUE)
     if len(text) > MAX_LOGGED_BODY:
         text = text[:MAX_LOGGED_BODY] + f"… [{len(text) - MAX_LOGGED_BODY} more characters]"
     return text
