@@ -100,29 +100,22 @@ class FailureRouter:
             )
             log.warning("webhook disabled webhook=%s reason=%s", webhook.id, decision.reason)
         final = delivery.next_attempt(summary, 0.0)
-        await self._producer.send_and_wait(
-            DEAD_LETTERS,
-            key=delivery.delivery_id.encode(),
-            value=dead_letter_record(final, decision.reason),
-        )
-        self._metrics.dead_letters.inc()
-        log.warning(
-            "dead-lettered delivery=%s webhook=%s reason=%s",
-            delivery.delivery_id,
-            webhook.id,
-            decision.reason,
-        )
+        await self._dead_letter(final, decision.reason, logging.WARNING)
 
     async def not_sent(self, delivery: Delivery, reason: str) -> None:
         """Dead-letter a delivery that was not attempted (its webhook is
         disabled); its earlier attempts, if any, travel with it."""
+        await self._dead_letter(delivery, reason, logging.INFO)
+
+    async def _dead_letter(self, delivery: Delivery, reason: str, level: int) -> None:
         await self._producer.send_and_wait(
             DEAD_LETTERS,
             key=delivery.delivery_id.encode(),
             value=dead_letter_record(delivery, reason),
         )
         self._metrics.dead_letters.inc()
-        log.info(
+        log.log(
+            level,
             "dead-lettered delivery=%s webhook=%s reason=%s",
             delivery.delivery_id,
             delivery.webhook_id,
