@@ -30,11 +30,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hookstream.catalogue import CatalogueWriter
-from hookstream.delivery.matching import matching_webhooks
+from hookstream.delivery.matching import RoutingIndex
 from hookstream.invalid_records import invalid_record, unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
-from schemas.events import InvalidEventError, parse_event
+from schemas.events import DomainEvent, InvalidEventError, parse_event
 from schemas.webhooks import Webhook
 from streams.batches import Batch, PartitionBatches, acknowledged, resend_until_acknowledged
 from streams.broker_compat import MAX_RECORD_BYTES, FetchWait, fits_in_a_record
@@ -68,21 +68,19 @@ DELIVERY_HEADROOM = 16 * 1024
 
 
 class SubscriptionIndex:
-    """Matching webhooks per event type, rebuilt lazily when the table changes."""
+    """The routing index (hookstream/delivery/matching.py) of the webhook
+    table's current version, rebuilt when the table changes."""
 
     def __init__(self, table: CompactedTable[Webhook]) -> None:
         self.table = table
         self._version = -1
-        self._by_type: dict[str, list[Webhook]] = {}
+        self._index = RoutingIndex(())
 
-    def lookup(self, event_type: str) -> list[Webhook]:
+    def lookup(self, event: DomainEvent) -> list[Webhook]:
         if self._version != self.table.version:
-            self._by_type.clear()
+            self._index = RoutingIndex(self.table.values())
             self._version = self.table.version
-        found = self._by_type.get(event_type)
-        if found is None:
-            found = self._by_type[event_type] = matching_webhooks(self.table.values(), event_type)
-        return found
+        return self._index.lookup(event.event_type, event.tenant_id)
 
 
 @dataclass
@@ -320,7 +318,7 @@ class RouteEvents(SupervisedLoop):
         self._catalogue.record(event, record.topic)
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()
-        for n, webhook in enumerate(self._index.lookup(event.event_type)):
+        for n, webhook in enumerate(self._index.lookup(event)):
             topic = delivery_topic(webhook.id)
             if not self._topics.known(topic):
                 await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])

@@ -45,6 +45,8 @@ RESERVED_HEADERS = frozenset(
     }
 )
 RESERVED_PREFIX = "x-etl-webhook-"
+# A tenant id: 1-128 of [A-Za-z0-9._:-] (DESIGN.md, tenants).
+TENANT_ID_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,128}$"
 
 # What a write-only value reads as (the API's view, the delivery log); sent
 # back unchanged, it keeps the stored value.
@@ -116,6 +118,9 @@ class WebhookSpec(_Model):
     # Most requests in flight to this endpoint at once (spread over its delivery
     # topic's partitions); None: partitions x HOOKSTREAM_DELIVERY_CONCURRENCY.
     concurrency: int | None = Field(default=None, ge=1, le=1000)
+    # The tenant whose events alone this webhook receives (the tenant id rule
+    # of schemas/tenants.py); None: every event, with or without a tenant.
+    tenant_id: str | None = Field(default=None, alias="tenantId", pattern=TENANT_ID_PATTERN)
 
     @field_validator("method", mode="before")
     @classmethod

@@ -19,7 +19,9 @@ from schemas.events import DomainEvent, InvalidEventError, parse_event
 from streams.topics import API_EVENTS, FLOW_EVENTS
 
 MAX_BATCH = 500
-EVENT_FIELDS = frozenset({"eventId", "eventType", "entityId", "entity", "entityUrl", "timestamp"})
+EVENT_FIELDS = frozenset(
+    {"eventId", "eventType", "entityId", "entity", "entityUrl", "timestamp", "tenantId"}
+)
 INPUT_FIELDS = EVENT_FIELDS | {"topic"}
 _KAFKA_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 OWN_PREFIX = "hookstream."

@@ -147,6 +147,13 @@ EVENT_INPUT = obj(
         "eventId": nullable(_ID),
         "entity": ANY,
         "entityUrl": nullable(STRING),
+        "tenantId": nullable(
+            {
+                **_ID,
+                "description": "only webhooks of this tenant, and those "
+                "without a tenant, receive the event",
+            }
+        ),
         "timestamp": nullable(
             {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]}
         ),
