@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 WEBHOOKS = "hookstream.webhooks"
 LISTENERS = "hookstream.listeners"
 FLOWS = "hookstream.flows"
+# Tenants (key: tenant id); the platform's customers, each with its own webhooks.
+TENANTS = "hookstream.tenants"
 DEAD_LETTERS = "hookstream.dead-letters"
 DELIVERY_LOG = "hookstream.delivery-log"
 INVALID_EVENTS = "hookstream.invalid-events"
@@ -93,6 +95,7 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(WEBHOOKS, 1, COMPACTED),
         TopicSpec(LISTENERS, 1, COMPACTED),
         TopicSpec(FLOWS, 1, COMPACTED),
+        TopicSpec(TENANTS, 1, COMPACTED),
         TopicSpec(DEAD_LETTERS, 4),
         # Read from the start by every API process: keep it bounded.
         TopicSpec(DELIVERY_LOG, 4, {"retention.ms": WEEK_MS}),

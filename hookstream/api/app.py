@@ -15,13 +15,15 @@ from hookstream.api import (
     events,
     flows,
     listeners,
+    tenants,
     webhooks,
 )
-from hookstream.api.auth import ROLE_KEY, auth_middleware
+from hookstream.api.auth import CALLER_KEY, auth_middleware
 from hookstream.api.context import kafka_resources
 from hookstream.api.openapi import document
 from hookstream.api.routes import ANY_ROLE, PUBLIC, Route, register
-from hookstream.api.wire import ANY, obj
+from hookstream.api.tenant_scope import check_tenant_routes, tenant_scope
+from hookstream.api.wire import ANY, STRING, obj
 from hookstream.console import add_console
 from hookstream.http_common import (
     METRICS_KEY,
@@ -53,8 +55,14 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def whoami(request: web.Request) -> web.Response:
-    """The caller's role, so a client (the console) offers only what it may do."""
-    return json_response({"role": request[ROLE_KEY]})
+    """The caller's role, so a client (the console) offers only what it may do;
+    a portal token also learns its tenant and whether it is read-only."""
+    caller = request[CALLER_KEY]
+    if caller.tenant_id is None:
+        return json_response({"role": caller.role})
+    return json_response(
+        {"role": caller.role, "tenantId": caller.tenant_id, "readOnly": caller.read_only}
+    )
 
 
 # Every route of the admin API: registered and documented from this one table.
@@ -68,13 +76,23 @@ ROUTES: list[Route] = [
     *events.ROUTES,
     *dry_runs.ROUTES,
     *dashboard.ROUTES,
+    *tenants.ROUTES,
     Route(
         "GET",
         "/api/v1/whoami",
         whoami,
         "The role of the presented token",
         ANY_ROLE,
-        {200: obj({"role": {"enum": list(ROLES)}})},
+        {
+            200: obj(
+                {
+                    "role": {"enum": list(ROLES)},
+                    "tenantId": STRING,
+                    "readOnly": {"type": "boolean"},
+                },
+                required=["role"],
+            )
+        },
     ),
     Route("GET", OPENAPI_PATH, openapi, "This document (OpenAPI 3.1)", PUBLIC, {200: ANY}),
 ]
@@ -84,11 +102,12 @@ def create_api(*, tokens: Mapping[str, Role], metrics: Metrics) -> web.Applicati
     """The bare application; Kafka resources are attached through ``cleanup_ctx``
     by :func:`create_api_from_settings`."""
     app = web.Application(
-        middlewares=[count_requests, error_middleware, auth_middleware(tokens)],
+        middlewares=[count_requests, error_middleware, auth_middleware(tokens), tenant_scope],
         client_max_size=MAX_BODY,
     )
     app[METRICS_KEY] = metrics
     add_operational_routes(app)
+    check_tenant_routes(ROUTES)
     register(app, ROUTES)
     add_console(app)  # /ui/: the web console (page and static files need no token)
     return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hookstream.api.context import CONTEXT_KEY
-from hookstream.api.routes import READ, Route
+from hookstream.api.routes import READ, TENANT_READ, Route
 from hookstream.api.wire import ANY, STRING, TIME, data_of, obj
 from hookstream.errors import NotFoundError
 from hookstream.http_common import json_response
@@ -31,7 +31,7 @@ EVENT_TYPE = obj(
 )
 
 ROUTES = [
-    Route("GET", "/api/v1/event-types", event_types, "Event types seen so far", READ,
+    Route("GET", "/api/v1/event-types", event_types, "Event types seen so far", TENANT_READ,
           {200: data_of(EVENT_TYPE)}),
     Route("GET", "/api/v1/entities/{entity_type}/{entity_id}", entity,
           "The latest entity seen in an event (what a generated entity URL points at)", READ,

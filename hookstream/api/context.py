@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from hookstream.api.auth import PORTAL_CHECK_KEY, Caller, PortalCheck
 from hookstream.api.flow_store import FlowStore
 from hookstream.api.lag import LagProbe
 from hookstream.api.listener_store import ListenerStore
@@ -20,10 +21,13 @@ from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import Sender
 from hookstream.delivery.targets import GuardedResolver
 from hookstream.http_common import METRICS_KEY, READY_KEY
-from hookstream.secret_box import box_from
+from hookstream.secret_box import box_from, load_or_create_key
 from hookstream.settings import Settings
+from hookstream.tenants.store import TenantStore
+from hookstream.tenants.tokens import PortalTokens, admitted, signing_key
 from schemas.flows import Flow
 from schemas.listeners import Listener
+from schemas.tenants import Tenant
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, broker_reachable, new_producer, stop_quietly
 from streams.table import CompactedTable, RecentRecords, TopicView, ViewReader
@@ -36,6 +40,7 @@ from streams.topics import (
     FLOWS,
     INBOUND_LOG,
     LISTENERS,
+    TENANTS,
     WEBHOOKS,
     core_topics,
 )
@@ -72,11 +77,14 @@ class ApiContext:
     event_types: CompactedTable[dict[str, Any]]
     entities: CompactedTable[dict[str, Any]]
     attempter: Attempter
+    tenants: TenantStore
+    portal: PortalTokens
 
     @property
     def views(self) -> list[TopicView]:
         return [
             self.webhooks.table,
+            self.tenants.table,
             self.listeners.table,
             self.flows.table,
             self.flow_executions,
@@ -93,6 +101,19 @@ class ApiContext:
 
 
 CONTEXT_KEY = web.AppKey("api_context", ApiContext)
+
+
+def portal_check(tokens: PortalTokens, tenants: TenantStore) -> PortalCheck:
+    """A portal token's caller: signed by this key, unexpired, and its tenant
+    not deleted nor its portal revoked since the token was issued."""
+
+    def check(presented: str) -> Caller | None:
+        claims = tokens.verify(presented)
+        if claims is None or not admitted(claims, tenants.find(claims.tenant_id)):
+            return None
+        return Caller("tenant", claims.tenant_id, claims.read_only)
+
+    return check
 
 
 def kafka_resources(
@@ -154,6 +175,13 @@ def kafka_resources(
             attempter=Attempter(
                 sender=sender, producer=producer, metrics=app[METRICS_KEY], api_url=settings.api_url
             ),
+            tenants=TenantStore(
+                table=CompactedTable(reader, TENANTS, Tenant.from_json), producer=producer
+            ),
+            # Keyed from the same secret key as the box (its own derived key).
+            portal=PortalTokens(
+                signing_key(settings.configured_secret_key or load_or_create_key(settings.data_dir))
+            ),
         )
         for view in ctx.views:
             await view.start()
@@ -161,6 +189,7 @@ def kafka_resources(
         for view in ctx.views:
             await view.wait_ready(timeout=RECOVERY_TIMEOUT)
         app[CONTEXT_KEY] = ctx
+        app[PORTAL_CHECK_KEY] = portal_check(ctx.portal, ctx.tenants)
 
         async def ready() -> bool:
             return ctx.ready and await broker_reachable(bootstrap)

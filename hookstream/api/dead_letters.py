@@ -17,7 +17,7 @@ from aiohttp import web
 
 from hookstream.api.context import CONTEXT_KEY, DEAD_LETTERS_KEPT
 from hookstream.api.deliveries import queue_deliveries
-from hookstream.api.routes import READ, WRITE, Param, Route
+from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Param, Route
 from hookstream.api.wire import (
     ANY,
     INTEGER,
@@ -190,7 +190,7 @@ ROUTES = [
         ONE + "/dead-letters",
         dead_letters,
         f"Dead letters of a webhook, newest first (the last {DEAD_LETTERS_KEPT} are kept)",
-        READ,
+        TENANT_READ,
         {
             200: obj(
                 {"data": {"type": "array", "items": DEAD_LETTER}, "nextCursor": nullable(STRING)}
@@ -210,7 +210,7 @@ ROUTES = [
         ONE + "/recover",
         recover,
         "Redeliver every dead letter since a time, with the same delivery ids",
-        WRITE,
+        TENANT_WRITE,
         {202: obj({"queued": INTEGER})},
         request=obj({"since": {"type": "string", "format": "date-time"}}, closed=True),
         errors=(409, 503),

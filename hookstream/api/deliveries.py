@@ -10,7 +10,7 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from hookstream.api.context import CONTEXT_KEY, ApiContext
-from hookstream.api.routes import READ, WRITE, Route
+from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Route
 from hookstream.api.wire import STRING, data_of, obj, ref
 from hookstream.errors import ConflictError, NotFoundError, kafka_unavailable
 from hookstream.http_common import json_response
@@ -91,12 +91,12 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 
 ROUTES = [
     Route("GET", "/api/v1/webhooks/{webhook_id}/events", delivery_log,
-          "The last 100 attempts, newest first", READ, {200: data_of(ref("Attempt"))}),
+          "The last 100 attempts, newest first", TENANT_READ, {200: data_of(ref("Attempt"))}),
     Route("POST", "/api/v1/webhooks/{webhook_id}/events/{delivery_id}/redeliver", redeliver,
-          "Send a delivery again with the same delivery id", WRITE,
+          "Send a delivery again with the same delivery id", TENANT_WRITE,
           {202: obj({"deliveryId": STRING, "webhookId": STRING, "status": STRING})},
           errors=(409, 503)),
     Route("POST", "/api/v1/webhooks/{webhook_id}/ping", ping,
           "Send a webhook.ping event now (also to a disabled webhook); returns the attempt",
-          WRITE, {200: ref("Attempt")}),
+          TENANT_WRITE, {200: ref("Attempt")}),
 ]  # fmt: skip

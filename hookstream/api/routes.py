@@ -20,6 +20,10 @@ READ: frozenset[Role] = frozenset({"admin", "viewer"})
 WRITE: frozenset[Role] = frozenset({"admin"})
 PUBLISH: frozenset[Role] = frozenset({"admin", "publisher"})
 ANY_ROLE: frozenset[Role] = frozenset(ROLES)
+# Routes a portal token may call as well: its own tenant's webhooks and what
+# goes with them (hookstream/api/tenant_scope.py keeps it to those).
+TENANT_READ: frozenset[Role] = READ | {"tenant"}
+TENANT_WRITE: frozenset[Role] = WRITE | {"tenant"}
 PUBLIC: frozenset[Role] | None = None  # no token needed
 
 Schema = dict[str, Any]

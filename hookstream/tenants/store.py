@@ -1,0 +1,126 @@
+"""Tenants on the compacted ``hookstream.tenants`` topic, read back from a
+:class:`CompactedTable`: created or updated by id (the platform's own
+customer id, so PUT is the natural verb), listed a page at a time, and the
+"valid after" mark that revokes portal tokens."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from aiokafka.errors import KafkaError
+
+from hookstream.config_writes import write_config
+from hookstream.errors import NotFoundError, ValidationFailedError, kafka_unavailable
+from schemas.tenants import TENANT_ID_RULE, Tenant, TenantSpec, valid_tenant_id
+from schemas.timestamps import utc_now_iso
+from streams.publisher import Publisher
+from streams.table import CompactedTable
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+def _invalid(field: str, message: str) -> ValidationFailedError:
+    return ValidationFailedError(
+        f"{field}: {message}", details=[{"field": field, "message": message}]
+    )
+
+
+def check_tenant_id(tenant_id: str) -> str:
+    if not valid_tenant_id(tenant_id):
+        raise _invalid("tenantId", f"a tenant id is {TENANT_ID_RULE}")
+    return tenant_id
+
+
+def encode_cursor(tenant_id: str) -> str:
+    return base64.urlsafe_b64encode(tenant_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The id the next page starts after. Opaque to clients, so the listing
+    order (by id) can change without breaking their code."""
+    try:
+        tenant_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, ValueError):
+        tenant_id = ""
+    if not valid_tenant_id(tenant_id):
+        raise _invalid("cursor", "not a cursor this API returned")
+    return tenant_id
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise _invalid("limit", f"limit must be an integer from 1 to {MAX_PAGE}")
+    return limit
+
+
+class TenantStore:
+    def __init__(self, *, table: CompactedTable[Tenant], producer: Publisher) -> None:
+        self.table = table
+        self._producer = producer
+
+    def find(self, tenant_id: str) -> Tenant | None:
+        return self.table.get(tenant_id)
+
+    def get(self, tenant_id: str) -> Tenant:
+        found = self.table.get(tenant_id)
+        if found is None:
+            raise NotFoundError(f"tenant {tenant_id} not found")
+        return found
+
+    def page(self, *, limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
+        """Tenants ordered by id, ``limit`` at a time; the cursor of the next
+        page, or None at the end. Ordered by id rather than creation: a page
+        stays stable while tenants are created (a new one lands where its id
+        sorts, never shifting pages already read)."""
+        after = decode_cursor(cursor) if cursor is not None else None
+        ordered = sorted(
+            (tenant for tenant in self.table.values() if after is None or tenant.id > after),
+            key=lambda tenant: tenant.id,
+        )
+        chunk = ordered[:limit]
+        more = len(ordered) > limit
+        return chunk, (encode_cursor(chunk[-1].id) if more else None)
+
+    async def put(self, tenant_id: str, body: dict[str, Any]) -> tuple[Tenant, bool]:
+        """Create or replace; True when it was created."""
+        check_tenant_id(tenant_id)
+        spec = TenantSpec.model_validate(body)
+        now = utc_now_iso()
+        current = self.table.get(tenant_id)
+        tenant = Tenant(
+            **spec.model_dump(),
+            id=tenant_id,
+            created_at=current.created_at if current else now,
+            updated_at=now,
+            portal_valid_after=current.portal_valid_after if current else 0,
+        )
+        await self._store(tenant_id, tenant.to_json())
+        return tenant, current is None
+
+    async def revoke_portal(self, tenant_id: str, now_ms: int) -> Tenant:
+        """Every portal token of the tenant issued before ``now_ms`` is refused."""
+        current = self.get(tenant_id)
+        updated = current.model_copy(
+            update={"portal_valid_after": max(now_ms, current.portal_valid_after)}
+        )
+        await self._store(tenant_id, updated.to_json())
+        return updated
+
+    async def delete(self, tenant_id: str) -> None:
+        self.get(tenant_id)
+        await self._store(tenant_id, None)
+
+    async def _store(self, key: str, value: bytes | None) -> None:
+        try:
+            await write_config(self._producer, self.table, key, value)
+        except KafkaError as exc:
+            raise kafka_unavailable(exc) from None
