@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from schemas.events import DomainEvent
+from schemas.trace_context import TraceContext, parse_traceparent
 
 
 def delivery_id_for(webhook_id: str, event_id: str) -> str:
@@ -34,13 +35,25 @@ class Delivery:
     # Kafka record timestamp): the start of hookstream_delivery_end_to_end_seconds.
     # 0 when unknown (deliveries queued by an older version, redeliveries).
     enqueued_at: float = 0.0
+    # The span every attempt of this delivery is a child of (the router's,
+    # or the producer's when nothing is exported); None: the event had none.
+    trace: TraceContext | None = None
 
     @classmethod
     def for_event(
-        cls, webhook_id: str, event: DomainEvent, *, enqueued_at: float = 0.0
+        cls,
+        webhook_id: str,
+        event: DomainEvent,
+        *,
+        enqueued_at: float = 0.0,
+        trace: TraceContext | None = None,
     ) -> Delivery:
         return cls(
-            delivery_id_for(webhook_id, event.event_id), webhook_id, event, enqueued_at=enqueued_at
+            delivery_id_for(webhook_id, event.event_id),
+            webhook_id,
+            event,
+            enqueued_at=enqueued_at,
+            trace=trace,
         )
 
     def next_attempt(self, outcome: dict[str, Any], not_before: float) -> Delivery:
@@ -52,17 +65,20 @@ class Delivery:
         )
 
     def to_json(self) -> bytes:
-        return orjson.dumps(
-            {
-                "deliveryId": self.delivery_id,
-                "webhookId": self.webhook_id,
-                "event": self.event.to_dict(),
-                "attempt": self.attempt,
-                "history": list(self.history),
-                "notBefore": self.not_before,
-                "enqueuedAt": self.enqueued_at,
-            }
-        )
+        out = {
+            "deliveryId": self.delivery_id,
+            "webhookId": self.webhook_id,
+            "event": self.event.to_dict(),
+            "attempt": self.attempt,
+            "history": list(self.history),
+            "notBefore": self.not_before,
+            "enqueuedAt": self.enqueued_at,
+        }
+        if self.trace is not None:
+            out["traceparent"] = self.trace.traceparent
+            if self.trace.state:
+                out["tracestate"] = self.trace.state
+        return orjson.dumps(out)
 
     @classmethod
     def from_json(cls, raw: bytes) -> Delivery:
@@ -75,4 +91,5 @@ class Delivery:
             history=tuple(data.get("history", ())),
             not_before=float(data.get("notBefore", 0.0)),
             enqueued_at=float(data.get("enqueuedAt", 0.0)),
+            trace=parse_traceparent(data.get("traceparent"), data.get("tracestate")),
         )

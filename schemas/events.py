@@ -36,6 +36,11 @@ class DomainEvent:
     timestamp: str  # ISO 8601 UTC
     entity: Any = None
     entity_url: str | None = None
+    # The tenant the event belongs to (DESIGN.md, tenants); None: no tenant.
+    tenant_id: str | None = None
+    # A CloudEvent's ``source`` (schemas/cloudevents.py), kept for the
+    # CloudEvents payload format; None for events that never were one.
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -48,6 +53,10 @@ class DomainEvent:
             out["entity"] = self.entity
         if self.entity_url is not None:
             out["entityUrl"] = self.entity_url
+        if self.tenant_id is not None:
+            out["tenantId"] = self.tenant_id
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
     @classmethod
@@ -59,6 +68,8 @@ class DomainEvent:
             timestamp=data["timestamp"],
             entity=data.get("entity"),
             entity_url=data.get("entityUrl"),
+            tenant_id=data.get("tenantId"),
+            source=data.get("source"),
         )
 
     @property
@@ -97,7 +108,7 @@ def _is_canonical(value: str) -> bool:
     )
 
 
-def _normalise_timestamp(value: Any, broker_millis: int) -> str:
+def normalise_timestamp(value: Any, broker_millis: int) -> str:
     # Out-of-calendar numbers are the event's fault, never the reader's: a
     # plain ValueError here would stop routing at that record for good.
     if value is None:
@@ -130,8 +141,26 @@ def _normalise_timestamp(value: Any, broker_millis: int) -> str:
     raise InvalidEventError("timestamp must be ISO 8601 or epoch milliseconds")
 
 
-def parse_event(raw: bytes | None, broker_millis: int) -> DomainEvent:
-    """Validate one message value; raise :class:`InvalidEventError` with the reason."""
+def optional_id(value: Any, field: str) -> str | None:
+    """An optional id (tenantId): absent or null is None, else checked like entityId."""
+    return None if value is None else _required_id({field: value}, field)
+
+
+def optional_text(value: Any, field: str) -> str | None:
+    """An optional string that may travel in a header (a CloudEvent's source)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidEventError(f"{field} must be a non-empty string")
+    if len(value) > MAX_URL_LENGTH or _CONTROL.search(value):
+        raise InvalidEventError(
+            f"{field} must be at most {MAX_URL_LENGTH} characters, with no control characters"
+        )
+    return value
+
+
+def load_object(raw: bytes | None) -> dict[str, Any]:
+    """A message value that must be one JSON object."""
     if raw is None:
         raise InvalidEventError("message has no value")
     try:
@@ -140,6 +169,16 @@ def parse_event(raw: bytes | None, broker_millis: int) -> DomainEvent:
         raise InvalidEventError(f"value is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidEventError("value must be a JSON object")
+    return data
+
+
+def parse_event(raw: bytes | None, broker_millis: int) -> DomainEvent:
+    """Validate one message value; raise :class:`InvalidEventError` with the reason."""
+    return event_from_dict(load_object(raw), broker_millis)
+
+
+def event_from_dict(data: dict[str, Any], broker_millis: int) -> DomainEvent:
+    """Validate one decoded domain event (see :func:`parse_event`)."""
     event_id = _required_id(data, "eventId")
     event_type = _required_id(data, "eventType")
     if not EVENT_TYPE_RE.fullmatch(event_type):
@@ -157,7 +196,9 @@ def parse_event(raw: bytes | None, broker_millis: int) -> DomainEvent:
         event_id=event_id,
         event_type=event_type,
         entity_id=entity_id,
-        timestamp=_normalise_timestamp(data.get("timestamp"), broker_millis),
+        timestamp=normalise_timestamp(data.get("timestamp"), broker_millis),
         entity=data.get("entity"),
         entity_url=entity_url,
+        tenant_id=optional_id(data.get("tenantId"), "tenantId"),
+        source=optional_text(data.get("source"), "source"),
     )
