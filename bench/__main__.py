@@ -45,7 +45,7 @@ from bench.raw import (
 from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import read_records
 from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
-from streams.broker import free_port
+from streams.ports import free_port
 from streams.topics import delivery_topic
 
 DELIVERIES = 6000

@@ -25,8 +25,9 @@ from hookstream.settings import Settings
 from hookstream.testing.api import TOKENS, ApiClient, ApiServer
 from hookstream.testing.eventually import eventually
 from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker
 from streams.kafka import ensure_core_topics
+from streams.ports import free_port
 
 EVENTS_TOPIC = "events.bench"
 

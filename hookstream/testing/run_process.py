@@ -15,8 +15,8 @@ import aiohttp
 
 from hookstream.testing.api import TOKENS
 from hookstream.testing.eventually import eventually
-from streams.broker import free_port
 from streams.child_process import PidFile, process_start_time
+from streams.ports import free_port
 
 START_TIMEOUT = 180.0
 

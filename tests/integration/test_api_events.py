@@ -27,7 +27,8 @@ from hookstream.testing.api import (
 from hookstream.testing.processes import SECRET_KEY, WorkerProcess
 from hookstream.testing.receiver import Receiver
 from schemas.events import parse_event
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker
+from streams.ports import free_port
 from tests.conftest import EVENTS_TOPIC
 
 EVENTS = "/api/v1/events"

@@ -21,7 +21,8 @@ from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import keyed, read_records, values
 from hookstream.testing.receiver import Receiver
 from hookstream.testing.run_process import RunProcess
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker
+from streams.ports import free_port
 from streams.topics import FLOW_TRIGGERS
 
 

@@ -18,7 +18,8 @@ from hookstream.testing.api import TOKENS, ApiClient, ApiServer
 from hookstream.testing.eventually import eventually
 from hookstream.testing.processes import SECRET_KEY, WorkerProcess, base_env
 from hookstream.testing.receiver import Receiver
-from streams.broker import BrokerError, DataDirLock, EmbeddedBroker, free_port
+from streams.broker import BrokerError, DataDirLock, EmbeddedBroker
+from streams.ports import free_port
 
 # Long enough that no delivery is dead-lettered while the endpoint is down.
 PATIENT_SCHEDULE = "1s,2s,4s,8s,15s,30s,60s,60s"

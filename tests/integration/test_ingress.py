@@ -24,7 +24,8 @@ from hookstream.testing.api import TOKENS, ApiClient, ApiServer
 from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import keyed, read_records, values
 from hookstream.testing.processes import SECRET_KEY
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker
+from streams.ports import free_port
 from streams.topics import FLOW_TRIGGERS
 
 BODY = orjson.dumps({"action": "opened", "number": 7})

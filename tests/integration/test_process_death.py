@@ -17,9 +17,10 @@ from hookstream.testing.api import ApiClient
 from hookstream.testing.eventually import eventually
 from hookstream.testing.receiver import Receiver
 from hookstream.testing.run_process import Proc, RunProcess
-from streams.broker import EmbeddedBroker, free_port, port_in_use, wait_until_serving
+from streams.broker import EmbeddedBroker, wait_until_serving
 from streams.child_process import PidFile
 from streams.object_store import BUCKET, ObjectStore
+from streams.ports import free_port, port_in_use
 
 # Long enough that nothing is dead-lettered while the endpoint fails.
 PATIENT_SCHEDULE = "1s,2s,4s,8s,15s,30s,60s,60s"

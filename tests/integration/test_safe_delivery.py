@@ -19,7 +19,7 @@ from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import keyed, read_records
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
-from streams.broker import free_port
+from streams.ports import free_port
 from streams.topics import WEBHOOKS
 from tests.conftest import send_event
 

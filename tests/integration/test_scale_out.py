@@ -19,7 +19,7 @@ from hookstream.testing.processes import (
 )
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
-from streams.broker import free_port
+from streams.ports import free_port
 from tests.conftest import send_event
 
 WEBHOOKS = 4

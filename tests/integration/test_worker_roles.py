@@ -20,8 +20,8 @@ from hookstream.testing.processes import (
 )
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
-from streams.broker import free_port
 from streams.kafka import TopicAdmin
+from streams.ports import free_port
 from streams.topics import TopicSpec
 from tests.conftest import send_event
 
