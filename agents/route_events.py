@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hookstream.catalogue import CatalogueWriter
-from hookstream.delivery.matching import RoutingIndex
+from hookstream.delivery.matching import Routed, RoutingIndex
 from hookstream.invalid_records import invalid_record, unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
@@ -76,11 +76,11 @@ class SubscriptionIndex:
         self._version = -1
         self._index = RoutingIndex(())
 
-    def lookup(self, event: DomainEvent) -> list[Webhook]:
+    def route(self, event: DomainEvent) -> Routed:
         if self._version != self.table.version:
-            self._index = RoutingIndex(self.table.values())
+            self._index = RoutingIndex(self.table.values(), previous=self._index)
             self._version = self.table.version
-        return self._index.lookup(event.event_type, event.tenant_id)
+        return self._index.route(event)
 
 
 @dataclass
@@ -318,7 +318,10 @@ class RouteEvents(SupervisedLoop):
         self._catalogue.record(event, record.topic)
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()
-        for n, webhook in enumerate(self._index.lookup(event)):
+        routed_to = self._index.route(event)
+        for webhook in routed_to.filtered:
+            self._metrics.events_filtered.labels(webhook.id).inc()
+        for n, webhook in enumerate(routed_to.matched):
             topic = delivery_topic(webhook.id)
             if not self._topics.known(topic):
                 await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])

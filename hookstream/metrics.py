@@ -41,6 +41,12 @@ class Metrics:
             ["webhook"],
             registry=r,
         )
+        self.events_filtered = LoopCounter(
+            "hookstream_events_filtered",
+            "Events of a webhook's tenant and event types that its filter kept from it",
+            ["webhook"],
+            registry=r,
+        )
         self.deliveries = LoopCounter(
             "hookstream_deliveries",
             "Delivery attempts by outcome (success, failed, timeout, error, skipped)",

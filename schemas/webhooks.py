@@ -121,6 +121,9 @@ class WebhookSpec(_Model):
     # The tenant whose events alone this webhook receives (the tenant id rule
     # of schemas/tenants.py); None: every event, with or without a tenant.
     tenant_id: str | None = Field(default=None, alias="tenantId", pattern=TENANT_ID_PATTERN)
+    # Content filter matched against the event as delivered (hookstream/filters:
+    # the API compiles it before storing, so a stored filter is valid).
+    content_filter: dict[str, Any] | None = Field(default=None, alias="filter")
 
     @field_validator("method", mode="before")
     @classmethod

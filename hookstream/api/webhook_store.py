@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from hookstream.api.record_store import RecordStore
 from hookstream.delivery.targets import TargetNotAllowedError, check_host
 from hookstream.errors import ValidationFailedError
+from hookstream.filters import FilterError, compile_filter
 from hookstream.secret_box import SecretBox
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import REDACTED_VALUE, Webhook, WebhookSpec, is_sensitive_header
@@ -61,6 +62,18 @@ def _keep_write_only(current: Webhook, body: dict[str, Any]) -> dict[str, Any]:
     return _keep_sensitive_headers(current, _keep_password(current, body))
 
 
+def check_filter(spec: WebhookSpec) -> None:
+    """A filter is stored only if it compiles; else 422 naming its path."""
+    if spec.content_filter is None:
+        return
+    try:
+        compile_filter(spec.content_filter)
+    except FilterError as exc:
+        raise ValidationFailedError(
+            str(exc), details=[{"field": exc.path, "message": exc.message}]
+        ) from None
+
+
 def new_webhook_id() -> str:
     return "wh_" + secrets.token_hex(8)
 
@@ -86,6 +99,7 @@ class WebhookStore(RecordStore[Webhook]):
 
     async def create(self, body: dict[str, Any]) -> Webhook:
         spec = WebhookSpec.model_validate(body)
+        check_filter(spec)
         await self._check_target(spec.url)
         now = utc_now_iso()
         webhook = Webhook(**spec.model_dump(), id=new_webhook_id(), created_at=now, updated_at=now)
@@ -116,6 +130,7 @@ class WebhookStore(RecordStore[Webhook]):
         return await self._save(current, WebhookSpec.model_validate(merged))
 
     async def _save(self, current: Webhook, spec: WebhookSpec) -> Webhook:
+        check_filter(spec)
         if spec.url != current.url:
             await self._check_target(spec.url)
         reason = None if spec.enabled else current.disabled_reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookstream.delivery.matching import RoutingIndex, receives
+from hookstream.delivery.matching import RoutingIndex, Subscription, receives
 from tests.unit.factories import make_event, make_webhook
 
 
@@ -45,3 +45,28 @@ def test_ten_thousand_tenants_each_get_their_own() -> None:
     index = RoutingIndex(many)
     for n in range(0, 10_000, 7):
         assert ids(index.lookup("order.created", f"t{n}")) == [f"wh_{n}"]
+
+
+def test_filters_run_on_the_candidates_only_and_report_who_filtered() -> None:
+    big = make_webhook(id="big", events=["*"], filter={"entity": {"total": {"$gt": 5}}})
+    tenant = make_webhook(id="t", tenantId="acme", filter={"tenantId": "acme"})
+    plain = make_webhook(id="plain", events=["*"])
+    index = RoutingIndex([big, tenant, plain])
+    routed = index.route(make_event(entity={"total": 9}, tenant_id="acme"))
+    assert ids(routed.matched) == ["big", "plain", "t"]
+    routed = index.route(make_event(entity={"total": 1}))
+    assert ids(routed.matched) == ["plain"]
+    assert ids(routed.filtered) == ["big"]
+
+
+def test_unchanged_webhooks_keep_their_compiled_filter() -> None:
+    big = make_webhook(id="big", filter={"entity": {"total": {"$gt": 5}}})
+    first = RoutingIndex([big])
+    second = RoutingIndex([big, make_webhook(id="new")], previous=first)
+    assert second.candidates("x.y")[0] is first.candidates("x.y")[0]
+
+
+def test_a_stored_filter_that_does_not_compile_lets_nothing_through() -> None:
+    broken = make_webhook(id="b", filter={"x": {"$regex": "a"}})
+    assert not Subscription.of(broken).accepts(make_event())
+    assert RoutingIndex([broken]).route(make_event()).matched == []

@@ -1,0 +1,92 @@
+"""Routing by tenant and content filter, end to end: real broker, worker,
+API and receiver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.eventually import eventually
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
+from tests.conftest import send_event
+
+
+def order(unique: str, n: int, total: float, tenant: str | None) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "eventId": f"e-{unique}-{n}",
+        "eventType": f"order.created.{unique}",
+        # One entity: one event partition and one lane key, so events are
+        # routed and delivered in the order sent (the last one is a marker).
+        "entityId": "1",
+        "entity": {"id": 1, "total": total},
+    }
+    if tenant is not None:
+        event["tenantId"] = tenant
+    return event
+
+
+async def test_tenant_and_filter_decide_who_receives(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    tenant = f"acme-{unique}"
+    status, body = await api.call("PUT", f"/api/v1/tenants/{tenant}", json={"name": "Acme"})
+    assert status == 201, body
+    await live_webhook(
+        api,
+        worker,
+        name="big orders of acme",
+        url=f"{receiver.url}/acme",
+        events=[f"order.created.{unique}"],
+        tenantId=tenant,
+        filter={"entity": {"total": {"$gt": 5}}},
+    )
+    await live_webhook(
+        api, worker, name="all", url=f"{receiver.url}/all", events=[f"order.created.{unique}"]
+    )
+    await send_event(producer, order(unique, 1, 9, tenant))  # both
+    await send_event(producer, order(unique, 2, 1, tenant))  # filtered from acme
+    await send_event(producer, order(unique, 3, 9, "globex"))  # another tenant
+    await send_event(producer, order(unique, 4, 9, None))  # no tenant
+    await send_event(producer, order(unique, 5, 50, tenant))  # both: the marker
+
+    everything = await receiver.wait_for("/all", count=5)
+    assert [orjson.loads(r.body)["eventId"] for r in everything] == [
+        f"e-{unique}-{n}" for n in range(1, 6)
+    ]
+    # In order behind the marker (one entity): nothing else can still come.
+    acme = await receiver.wait_for("/acme", count=2)
+    assert [orjson.loads(r.body)["eventId"] for r in acme] == [f"e-{unique}-1", f"e-{unique}-5"]
+
+    async def counted() -> bool:
+        filtered = await worker.metric("hookstream_events_filtered_total")
+        return filtered >= 1
+
+    await eventually(counted, timeout=30, message="events_filtered counted")
+
+
+async def test_an_invalid_filter_is_a_422_naming_its_path(api: ApiClient, unique: str) -> None:
+    status, body = await api.call(
+        "POST",
+        "/api/v1/webhooks",
+        json={
+            "name": "bad",
+            "url": "https://example.com/h",
+            "filter": {"entity": {"$or": [{"total": {"$regex": "^9"}}]}},
+        },
+    )
+    assert status == 422, body
+    assert body["error"]["details"][0]["field"] == "filter.entity.$or[0].total.$regex"
+    status, body = await api.call(
+        "POST",
+        "/api/v1/webhooks",
+        json={"name": "bad", "url": "https://example.com/h", "tenantId": "no spaces"},
+    )
+    assert status == 422, body
