@@ -39,7 +39,7 @@ class Tenant(TenantSpec):
     created_at: str = Field(alias="createdAt")
     updated_at: str = Field(alias="updatedAt")
     # Portal tokens issued before this time are refused (POST .../portal/revoke).
-    # Epoch milliseconds, compared with the token's issue time.
+    # Epoch microseconds, compared with the token's issue time.
     portal_valid_after: int = Field(default=0, alias="portalValidAfter")
 
     def to_json(self) -> bytes:
@@ -53,7 +53,7 @@ class Tenant(TenantSpec):
     def public(self) -> dict[str, Any]:
         data = self.model_dump(by_alias=True, mode="json", exclude={"portal_valid_after"})
         revoked = self.portal_valid_after
-        data["portalRevokedAt"] = iso_from_millis(revoked) if revoked else None
+        data["portalRevokedAt"] = iso_from_millis(revoked // 1000) if revoked else None
         return data
 
 

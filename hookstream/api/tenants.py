@@ -83,7 +83,7 @@ async def portal_link(request: web.Request) -> web.Response:
 
 async def revoke_portal(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT_KEY]
-    await ctx.tenants.revoke_portal(request.match_info["tenant_id"], int(time.time() * 1000))
+    await ctx.tenants.revoke_portal(request.match_info["tenant_id"], time.time_ns() // 1000)
     return web.Response(status=204)
 
 

@@ -106,11 +106,12 @@ class TenantStore:
         await self._store(tenant_id, tenant.to_json())
         return tenant, current is None
 
-    async def revoke_portal(self, tenant_id: str, now_ms: int) -> Tenant:
-        """Every portal token of the tenant issued before ``now_ms`` is refused."""
+    async def revoke_portal(self, tenant_id: str, now_us: int) -> Tenant:
+        """Every portal token of the tenant issued before ``now_us`` (epoch
+        microseconds) is refused."""
         current = self.get(tenant_id)
         updated = current.model_copy(
-            update={"portal_valid_after": max(now_ms, current.portal_valid_after)}
+            update={"portal_valid_after": max(now_us, current.portal_valid_after)}
         )
         await self._store(tenant_id, updated.to_json())
         return updated

@@ -46,7 +46,7 @@ def looks_like_jwt(presented: str) -> bool:
 class PortalClaims:
     tenant_id: str
     read_only: bool
-    issued_at_ms: int
+    issued_at_us: int  # epoch microseconds
     expires_at: int  # epoch seconds
 
 
@@ -68,9 +68,9 @@ class PortalTokens:
         claims = {
             "sub": tenant_id,
             "aud": AUDIENCE,
-            # Milliseconds: a revocation and a new token in the same second
-            # must still tell apart which came first.
-            "iat": round(moment, 3),
+            # Microseconds: a revocation and a token issued a moment apart
+            # must still tell which came first.
+            "iat": round(moment, 6),
             "exp": expires_at,
             "ro": read_only,
             "jti": secrets.token_urlsafe(9),
@@ -97,10 +97,10 @@ class PortalTokens:
             return None
         if not isinstance(issued, int | float) or not isinstance(read_only, bool):
             return None
-        return PortalClaims(tenant_id, read_only, round(issued * 1000), int(claims["exp"]))
+        return PortalClaims(tenant_id, read_only, round(issued * 1_000_000), int(claims["exp"]))
 
 
 def admitted(claims: PortalClaims, tenant: Tenant | None) -> bool:
     """A valid token is honoured while its tenant exists and it was issued
-    at or after the tenant's last revocation."""
-    return tenant is not None and claims.issued_at_ms >= tenant.portal_valid_after
+    after the tenant's last revocation."""
+    return tenant is not None and claims.issued_at_us > tenant.portal_valid_after

@@ -68,11 +68,11 @@ def test_expired_altered_and_foreign_tokens_are_refused() -> None:
         assert tokens.verify(token) is None, token
 
 
-@pytest.mark.parametrize(("valid_after_offset", "ok"), [(-1000, True), (0, True), (1000, False)])
+@pytest.mark.parametrize(("valid_after_offset", "ok"), [(-1000, True), (0, False), (1000, False)])
 def test_revocation_refuses_tokens_issued_before_it(valid_after_offset: int, ok: bool) -> None:
     tokens = PortalTokens(KEY)
     now = time.time()
     claims = tokens.verify(tokens.issue("acme", expires_in=60, read_only=False, now=now).token)
     assert claims is not None
-    assert admitted(claims, tenant(claims.issued_at_ms + valid_after_offset)) is ok
+    assert admitted(claims, tenant(claims.issued_at_us + valid_after_offset)) is ok
     assert not admitted(claims, None)  # a deleted tenant's tokens are refused
