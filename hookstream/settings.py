@@ -6,14 +6,16 @@ module reads the environment.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hookstream.delivery.retry_schedule import parse_schedule, tier_labels
+from hookstream.delivery.retry_schedule import parse_duration, parse_schedule, tier_labels
 from hookstream.tokens import Role, parse_tokens
+from streams.topics import retention_ms
 
 EMBEDDED_HOST = "127.0.0.1"
 # What a worker process can do; HOOKSTREAM_WORKER_ROLES picks some (default all).
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     # disk: the embedded broker keeps its data under data_dir; memory: forgets on stop.
     embedded_storage: Literal["disk", "memory"] = "disk"
     data_dir: Path = Path(".hookstream/data")
+    # How long the embedded broker keeps event topics' records (how far back a
+    # replay reaches): "7d", "36h". Real Kafka keeps what its topics' retention.ms says.
+    event_retention: Annotated[float, NoDecode] = 7 * 86400.0
     # Port of the embedded broker (only when KAFKA_BOOTSTRAP_SERVERS is unset).
     embedded_port: int = 9092
     # How often consumers look for newly created topics (events.*, deliveries.*).
@@ -68,6 +73,11 @@ class Settings(BaseSettings):
     worker_roles: Annotated[frozenset[str], NoDecode] = frozenset(WORKER_ROLES)
 
     _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
+
+    @field_validator("event_retention", mode="before")
+    @classmethod
+    def _parse_retention(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -100,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_broker(self) -> bool:
         return self.kafka_bootstrap_servers is None
+
+    def retention_ms(self, topic: str) -> int | None:
+        """How long the embedded broker keeps ``topic``'s records (streams/retention.py)."""
+        return retention_ms(topic, re.compile(self.event_topics), int(self.event_retention * 1000))
 
     @property
     def configured_secret_key(self) -> str | None:

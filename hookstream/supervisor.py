@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
-from streams.broker import BrokerError, EmbeddedBroker, wait_until_serving
+from streams.broker import BrokerError, EmbeddedBroker, disk_usage, wait_until_serving
 from streams.child_process import spawn as spawn_child
 from streams.child_process import terminate
 from streams.kafka import ensure_core_topics
@@ -44,6 +44,7 @@ def embedded_broker(settings: Settings) -> EmbeddedBroker:
         storage=settings.embedded_storage,
         data_dir=settings.data_dir,
         log_file=settings.data_dir / "broker.log" if settings.embedded_storage == "disk" else None,
+        retention=settings.retention_ms,
     )
 
 
@@ -78,7 +79,8 @@ def embedded_note(settings: Settings) -> str:
         return ""
     if settings.embedded_storage == "memory":
         return "  (embedded, in memory: forgotten on stop)"
-    return f"  (embedded, data in {settings.data_dir}; `make reset` erases it)"
+    size = disk_usage(settings.data_dir) / 1e6
+    return f"  (embedded, {size:,.1f} MB in {settings.data_dir}; `make reset` erases it)"
 
 
 def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> str:

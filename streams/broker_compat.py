@@ -57,15 +57,25 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
 * No idempotent producer or transactions on Tansu: producers use
   ``acks="all"`` without idempotence; delivery is at-least-once with stable
   delivery ids that receivers deduplicate on.
+* Readers of a stretch of history (replay, filter backtests) find a
+  partition's true end with :func:`true_end_offsets` (the fetch response's
+  high watermark, see ListOffsets above), and where a time starts with
+  :func:`offsets_for_time_lower_bound`: Tansu 0.6 answers ListOffsets by
+  timestamp with the log's first offset for every time (measured: 40
+  records one second apart, asked for times before, inside and after them:
+  offset 0 each time), so readers always skip records older than the time
+  they asked for. On Kafka the answer is exact and nothing is skipped; on
+  Tansu that is a scan from the beginning comparing record timestamps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 SESSION_TIMEOUT_MS = 10_000
 FETCH_MAX_WAIT_MS = 20
@@ -265,3 +275,50 @@ def producer_options() -> dict[str, Any]:
         "max_batch_size": 512 * 1024,
         "max_request_size": MAX_RECORD_BYTES,
     }
+
+
+# How long finding true ends may take before the reported ends are used.
+TRUE_END_TIMEOUT = 5.0
+
+
+async def true_end_offsets(
+    consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Each partition's real end. ``end_offsets`` can be short on Tansu (the
+    last batch's base offset + 1), so each non-empty partition is fetched at
+    its reported end - 1 and the fetch response's high watermark is taken.
+    ``consumer`` must be one of the caller's own, with nothing else to do:
+    it is assigned exactly the probed partitions afterwards."""
+    wanted = list(partitions)
+    reported: dict[TopicPartition, int] = await consumer.end_offsets(wanted)
+    begins: dict[TopicPartition, int] = await consumer.beginning_offsets(wanted)
+    probe = [tp for tp in wanted if reported[tp] > begins[tp]]
+    ends = dict(reported)
+    if not probe:
+        return ends
+    consumer.assign(probe)
+    for tp in probe:
+        consumer.seek(tp, reported[tp] - 1)
+    pending = set(probe)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TRUE_END_TIMEOUT
+    while pending and loop.time() < deadline:
+        await consumer.getmany(*pending, timeout_ms=200, max_records=1)
+        for tp in list(pending):
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                ends[tp] = max(highwater, reported[tp])
+                pending.discard(tp)
+    return ends
+
+
+async def offsets_for_time_lower_bound(
+    consumer: AIOKafkaConsumer, since_ms: int, ends: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Per partition, an offset at or before the first record written at or
+    after ``since_ms`` (its end when there is none): exact on Kafka, the
+    log's start on Tansu (see the module note). Callers skip older records."""
+    if not ends:
+        return {}
+    found = await consumer.offsets_for_times(dict.fromkeys(ends, since_ms))
+    return {tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in ends}

@@ -13,6 +13,7 @@ from hookstream.api import (
     deliveries,
     dry_runs,
     events,
+    filters,
     flows,
     listeners,
     tenants,
@@ -75,6 +76,7 @@ ROUTES: list[Route] = [
     *flows.ROUTES,
     *events.ROUTES,
     *dry_runs.ROUTES,
+    *filters.ROUTES,
     *dashboard.ROUTES,
     *tenants.ROUTES,
     Route(

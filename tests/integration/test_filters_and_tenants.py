@@ -90,3 +90,35 @@ async def test_an_invalid_filter_is_a_422_naming_its_path(api: ApiClient, unique
         json={"name": "bad", "url": "https://example.com/h", "tenantId": "no spaces"},
     )
     assert status == 422, body
+
+
+async def test_filter_test_and_backtest_on_real_traffic(
+    api: ApiClient, producer: AIOKafkaProducer, unique: str
+) -> None:
+    big = {"entity": {"total": {"$gte": 10}}}
+    status, body = await api.call(
+        "POST", "/api/v1/filters/test", json={"filter": big, "event": order(unique, 1, 12, None)}
+    )
+    assert (status, body) == (200, {"matches": True})
+    status, body = await api.call(
+        "POST",
+        "/api/v1/filters/test",
+        json={"filter": {"entity": {"total": {"$gte": []}}}, "event": {}},
+    )
+    assert status == 422 and body["error"]["details"][0]["field"] == "filter.entity.total.$gte"
+
+    totals = [5, 10, 20, 30, 1]
+    for n, total in enumerate(totals, start=1):
+        await send_event(producer, order(unique, n, total, "acme" if n <= 2 else None))
+    query = {"filter": big, "events": [f"order.created.{unique}"], "limit": 1000}
+    status, body = await api.call("POST", "/api/v1/filters/backtest", json=query)
+    assert status == 200, body
+    assert (body["scanned"], body["matched"]) == (5, 3)
+    assert [e["eventId"] for e in body["examples"]] == [f"e-{unique}-{n}" for n in (4, 3, 2)]
+
+    status, body = await api.call(
+        "POST", "/api/v1/filters/backtest", json={**query, "tenantId": "acme"}
+    )
+    assert (status, body["scanned"], body["matched"]) == (200, 2, 1)
+    status, _ = await api.call("POST", "/api/v1/filters/backtest", json={**query, "limit": 10_001})
+    assert status == 422
