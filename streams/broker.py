@@ -30,6 +30,7 @@ from streams.child_process import PidFile, spawn, terminate
 from streams.object_store import BUCKET, ObjectStore, ObjectStoreError, store_pid_file
 from streams.object_store import STOP_TIMEOUT as STORE_STOP_TIMEOUT
 from streams.ports import free_port, port_in_use
+from streams.retention import RetentionPolicy, StoreRetention
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class EmbeddedBroker:
         storage: Literal["memory", "disk"] = "memory",
         data_dir: Path | None = None,
         log_file: Path | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         if storage == "disk" and data_dir is None:
             raise ValueError("disk storage needs a data dir")
@@ -134,6 +136,8 @@ class EmbeddedBroker:
         self._pid_file: PidFile | None = None
         self._argv: list[str] = []
         self._env: dict[str, str] = {}
+        self._retention = retention
+        self._trimming: asyncio.Task[None] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -194,6 +198,14 @@ class EmbeddedBroker:
         await self._launch()
         if self.storage == "disk":
             await _write_probe(self.bootstrap)
+            if self._retention is not None:
+                self._trimming = asyncio.create_task(self.store_retention(self._retention).run())
+
+    def store_retention(self, policy: RetentionPolicy) -> StoreRetention:
+        """Retention applied to this broker's disk store (streams/retention.py)."""
+        if self._store is None:
+            raise BrokerError("retention applies to disk storage only")
+        return StoreRetention(self._store.endpoint, BUCKET, policy)
 
     async def _launch(self) -> None:
         if self._log_file is None:
@@ -238,6 +250,11 @@ class EmbeddedBroker:
 
     async def stop(self) -> None:
         """Broker first (it flushes to the store), then the store, then the lock."""
+        if self._trimming is not None:
+            self._trimming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._trimming
+            self._trimming = None
         await terminate(self._process, timeout=STOP_TIMEOUT)
         if self._pid_file is not None and self._process is not None:
             self._pid_file.clear()
@@ -258,6 +275,16 @@ class EmbeddedBroker:
             self._store.kill()
         if self._lock is not None:
             self._lock.release()
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes the files under ``path`` take on disk (allocated blocks, as ``du``)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # a file removed while we walk
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512  # noqa: PTH118
+    return total
 
 
 class DataDirLock:

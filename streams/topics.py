@@ -84,7 +84,10 @@ class TopicSpec:
 
 
 COMPACTED = {"cleanup.policy": "compact"}
-WEEK_MS = str(7 * 24 * 3600 * 1000)
+DAY_MS = 24 * 3600 * 1000
+WEEK_MS = str(7 * DAY_MS)
+# Dead letters wait for a person to recover them: kept longer than the logs.
+DEAD_LETTERS_RETENTION_MS = 30 * DAY_MS
 
 
 def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
@@ -96,7 +99,7 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(LISTENERS, 1, COMPACTED),
         TopicSpec(FLOWS, 1, COMPACTED),
         TopicSpec(TENANTS, 1, COMPACTED),
-        TopicSpec(DEAD_LETTERS, 4),
+        TopicSpec(DEAD_LETTERS, 4, {"retention.ms": str(DEAD_LETTERS_RETENTION_MS)}),
         # Read from the start by every API process: keep it bounded.
         TopicSpec(DELIVERY_LOG, 4, {"retention.ms": WEEK_MS}),
         TopicSpec(INVALID_EVENTS, 1),
@@ -109,3 +112,34 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(INBOUND_LOG, 4, {"retention.ms": WEEK_MS}),
         TopicSpec(WORKER_SLOTS, SLOT_COUNT),
     ]
+
+
+# Topics whose records are kept by time (the rest are compacted tables, kept
+# whole: the last value of each key is state). Real Kafka applies the configs
+# above; the embedded broker keeps everything, so streams/retention.py applies
+# this policy to its store.
+_TIMED_PREFIXES = (DELIVERIES_PREFIX, RETRIES_PREFIX)
+_TIMED_TOPICS = {
+    DELIVERY_LOG: int(WEEK_MS),
+    INBOUND_LOG: int(WEEK_MS),
+    INBOUND_SEEN: int(WEEK_MS),
+    INVALID_EVENTS: int(WEEK_MS),
+    FLOW_TRIGGERS: int(WEEK_MS),
+    DEAD_LETTERS: DEAD_LETTERS_RETENTION_MS,
+}
+
+
+def retention_ms(topic: str, event_topics: re.Pattern[str], event_retention_ms: int) -> int | None:
+    """How long the embedded broker keeps ``topic``'s records; None: for ever.
+
+    Event topics (``HOOKSTREAM_EVENT_TOPICS``, ``events.flows`` among them)
+    are kept ``HOOKSTREAM_EVENT_RETENTION``: how far back a replay reaches.
+    The entities table (``entityUrl``) is kept as long as the events that
+    name its entities."""
+    if topic in _TIMED_TOPICS:
+        return _TIMED_TOPICS[topic]
+    if topic.startswith(_TIMED_PREFIXES):
+        return int(WEEK_MS)
+    if topic in (ENTITIES, FLOW_EVENTS) or event_topics.search(topic):
+        return event_retention_ms
+    return None

@@ -80,8 +80,8 @@ async def test_a_dead_process_or_garbage_is_no_leftover(tmp_path: Path) -> None:
 
 
 def test_a_script_started_through_its_interpreter_matches() -> None:
-    argv = ["/venv/bin/alocals3-server", "--port", "1"]
-    assert runs_command(["/venv/bin/python3.11", "/venv/bin/alocals3-server", "--port", "1"], argv)
-    assert not runs_command(["/venv/bin/python3.11", "/venv/bin/alocals3-server"], argv)
+    argv = ["/venv/bin/some-server", "--port", "1"]
+    assert runs_command(["/venv/bin/python3.11", "/venv/bin/some-server", "--port", "1"], argv)
+    assert not runs_command(["/venv/bin/python3.11", "/venv/bin/some-server"], argv)
     assert not runs_command(["/usr/bin/other", "--port", "1"], argv)
     assert not runs_command([], argv)
