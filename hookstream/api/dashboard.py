@@ -3,12 +3,18 @@ for what is counted and :mod:`hookstream.api.lag` for how lag is measured)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
 from aiohttp import web
 
 from hookstream.api.context import CONTEXT_KEY
 from hookstream.api.routes import READ, Route
 from hookstream.api.wire import BOOLEAN, INTEGER, NUMBER, STRING, TIME, nullable, obj
 from hookstream.http_common import json_response
+from streams.broker import disk_usage
+from streams.object_store import ObjectStore
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -16,7 +22,17 @@ async def stats(request: web.Request) -> web.Response:
     webhooks = [(w.id, w.name, w.enabled) for w in ctx.webhooks.list()]
     report = ctx.stats.snapshot(webhooks)
     report["consumerLag"] = await ctx.lag.report()
+    report["storage"] = await asyncio.to_thread(embedded_storage, ctx.settings.data_dir)
     return json_response(report)
+
+
+def embedded_storage(data_dir: Path) -> dict[str, Any] | None:
+    """The embedded broker's data dir and the bytes it takes on disk, when
+    this process shares it (``make run``); None with any other Kafka.
+    Blocking (walks the dir): run it in a thread."""
+    if not ObjectStore(data_dir, 0).root.is_dir():
+        return None
+    return {"dataDir": str(data_dir.resolve()), "bytes": disk_usage(data_dir)}
 
 
 _TOTALS = obj(
@@ -71,6 +87,7 @@ STATS = obj(
             },
             required=["approximate", "note", "groups"],
         ),
+        "storage": nullable(obj({"dataDir": STRING, "bytes": INTEGER})),
     }
 )
 
@@ -91,7 +108,8 @@ ROUTES = [
             "dead-lettered deliveries. The 5m window is the current minute and the 4 "
             "before it (60m likewise). series has one entry per minute, oldest first. "
             "consumerLag is end offset - committed offset of the worker's consumer groups, "
-            "per topic; approximate on the embedded broker (see its note)."
+            "per topic; approximate on the embedded broker (see its note). storage is the "
+            "embedded broker's data dir and its size on disk (null with an external Kafka)."
         ),
     )
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from hookstream.api.dashboard import embedded_storage
 from hookstream.settings import Settings
 from streams.retention import StoredBatch, expired
 from streams.topics import (
@@ -58,3 +60,13 @@ def test_only_batches_older_than_the_cutoff_go_and_never_the_newest() -> None:
     assert [b.key for b in expired(batches, now + timedelta(days=1))] == ["k0", "k1", "k2", "k3"]
     assert expired(batches[:1], now + timedelta(days=1)) == []
     assert expired([], now) == []
+
+
+def test_stats_report_the_embedded_data_dir_and_its_size(tmp_path: Path) -> None:
+    assert embedded_storage(tmp_path) is None  # no embedded store here: another Kafka
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "1.dat").write_bytes(b"x" * 10_000)
+    report = embedded_storage(tmp_path)
+    assert report is not None
+    assert report["dataDir"] == str(tmp_path.resolve())
+    assert report["bytes"] >= 10_000
