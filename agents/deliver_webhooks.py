@@ -18,7 +18,7 @@ from aiokafka import TopicPartition
 
 from agents.delivery_consumer import DeliveryConsumer
 from schemas.webhooks import Webhook
-from streams.membership import SlotMembership
+from streams.membership import SlotMembership, slot_of
 from streams.owned import PartitionWatch, reassign
 from streams.topics import DELIVERIES_PREFIX, delivery_topic
 
@@ -68,7 +68,7 @@ class DeliverWebhooks(DeliveryConsumer):
     async def _own(self, found: set[TopicPartition]) -> bool:
         """Consume exactly the owned partitions of the webhooks' topics;
         True when that changed the assignment."""
-        wanted = self._membership.owned(found)
+        wanted = {tp for tp in found if self._owns(tp)}
         async with self._lock:
             gone = [tp for tp in self._lanes if tp not in wanted]
             # A deleted webhook's deliveries have nobody left to finish for:
@@ -82,6 +82,17 @@ class DeliverWebhooks(DeliveryConsumer):
             for tp, lane in self._lanes.items():
                 lane.concurrency = self.lane_concurrency(tp)  # a webhook's may have changed
         return bool(change)
+
+    def _owns(self, tp: TopicPartition) -> bool:
+        """Whether this worker delivers ``tp``. A rate-limited webhook's
+        partitions all go with its first one: one worker then holds the whole
+        limit, where a limit kept by each of several workers would let each
+        start the full number. (Setting or clearing a limit moves them; a
+        moment of overlap between the old and new owner re-sends, with the
+        same delivery ids, never loses.)"""
+        webhook = self._webhook_of(tp)
+        limited = webhook is not None and webhook.rate_limit is not None
+        return slot_of(tp.topic, 0 if limited else tp.partition) in self._membership.slots
 
     def lane_concurrency(self, tp: TopicPartition) -> int:
         """A webhook's own ``concurrency`` is spread over its topic's partitions."""

@@ -26,6 +26,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.sender import AttemptResult
+from hookstream.delivery.rate_limit import RateLimits
 from hookstream.invalid_records import unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
@@ -107,6 +108,7 @@ class DeliveryConsumer(SupervisedLoop):
     # -- what subclasses decide ---------------------------------------------
     def subscribe(self) -> None:
         """Subscribe (group), or start with nothing assigned (manual: the
+        self._rate_limits = RateLimits()
         subclass assigns in :meth:`keep_assignment`). A manual consumer must be
         assigned something, even nothing: aiokafka's ``getmany`` waits for an
         assignment forever otherwise, holding the lock a release needs."""
@@ -369,3 +371,14 @@ class DeliveryConsumer(SupervisedLoop):
         result, _ = await self._attempter.attempt(webhook, delivery)
         if not result.ok:
             await self._on_failure(webhook, delivery, result)
+        if webhook is not None and webhook.enabled:
+            webhook = await self._wait_for_rate_limit(webhook)
+
+    async def _wait_for_rate_limit(self, webhook: Webhook) -> Webhook | None:
+        """Wait, in this lane, until the webhook's rateLimit lets one more
+        attempt start (no wait without one); the webhook as it is then."""
+        limiter = self._rate_limits.of(webhook)
+        if limiter is None or not await limiter.acquire():
+            return webhook
+        self._metrics.rate_limited.labels(webhook.id).inc()
+        return self._table.get(webhook.id)  # changed, disabled or deleted meanwhile?

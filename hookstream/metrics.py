@@ -47,6 +47,12 @@ class Metrics:
             ["webhook"],
             registry=r,
         )
+        self.rate_limited = LoopCounter(
+            "hookstream_rate_limited",
+            "Attempts that waited for their webhook's rateLimit before starting",
+            ["webhook"],
+            registry=r,
+        )
         self.deliveries = LoopCounter(
             "hookstream_deliveries",
             "Delivery attempts by outcome (success, failed, timeout, error, skipped)",

@@ -97,6 +97,16 @@ class BasicAuth(_Model):
 
 
 class WebhookSpec(_Model):
+class RateLimit(_Model):
+    """At most ``requests`` attempts start in any ``perSeconds`` window
+    (hookstream/delivery/rate_limit.py)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests: int = Field(ge=1, le=100_000)
+    per_seconds: float = Field(alias="perSeconds", gt=0, le=86_400)
+
+
     """Everything a user sets on a webhook (the body of POST/PUT)."""
 
     name: str = Field(min_length=1, max_length=200)
@@ -128,6 +138,7 @@ class WebhookSpec(_Model):
     @field_validator("method", mode="before")
     @classmethod
     def _upper_method(cls, value: Any) -> Any:
+    rate_limit: RateLimit | None = Field(default=None, alias="rateLimit")
         return value.upper() if isinstance(value, str) else value
 
     @field_validator("url")
