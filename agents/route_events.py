@@ -33,8 +33,10 @@ from hookstream.catalogue import CatalogueWriter
 from hookstream.delivery.matching import Routed, RoutingIndex
 from hookstream.invalid_records import invalid_record, unreadable_record
 from hookstream.metrics import Metrics
+from hookstream.tracing import Tracing
+from schemas.cloudevents import read_record
 from schemas.deliveries import Delivery
-from schemas.events import DomainEvent, InvalidEventError, parse_event
+from schemas.events import DomainEvent, InvalidEventError
 from schemas.webhooks import Webhook
 from streams.batches import Batch, PartitionBatches, acknowledged, resend_until_acknowledged
 from streams.broker_compat import MAX_RECORD_BYTES, FetchWait, fits_in_a_record
@@ -119,8 +121,10 @@ class RouteEvents(SupervisedLoop):
         topics: TopicAdmin,
         metrics: Metrics,
         on_restart: Callable[[str], None] = no_restart_hook,
+        tracing: Tracing | None = None,
     ) -> None:
         super().__init__(on_restart=on_restart)
+        self._tracing = tracing or Tracing("hookstream")
         self._pattern = re.compile(event_topics)  # fails fast on a bad HOOKSTREAM_EVENT_TOPICS
         self._consumer = consumer
         self.fetch_wait = FetchWait(consumer)
@@ -306,7 +310,10 @@ class RouteEvents(SupervisedLoop):
 
     async def _route(self, record: Any, routed: RoutedBatch) -> None:
         try:
-            event = parse_event(record.value, record.timestamp)
+            # A domain event, or a CloudEvent in binary or structured mode.
+            parsed = read_record(
+                record.value, record.timestamp, key=record.key, headers=record.headers
+            )
         except InvalidEventError as exc:
             await self._report_invalid(routed, record, str(exc))
             return
@@ -315,6 +322,19 @@ class RouteEvents(SupervisedLoop):
             log.exception("event %s@%d not parsed", record.topic, record.offset)
             await self._report_invalid(routed, record, f"could not be read: {exc!r}")
             return
+        event = parsed.event
+        # Every delivery's attempts are children of this span (of the
+        # producer's, when nothing is exported: hookstream/tracing.py).
+        span = self._tracing.start(
+            "route",
+            parsed.trace,
+            kind="consumer",
+            attributes={
+                "messaging.destination.name": record.topic,
+                "hookstream.event.id": event.event_id,
+                "hookstream.event.type": event.event_type,
+            },
+        )
         self._catalogue.record(event, record.topic)
         enqueued_at = record.timestamp / 1000 if record.timestamp else time.time()
         key = event.entity_id.encode()
@@ -325,7 +345,9 @@ class RouteEvents(SupervisedLoop):
             topic = delivery_topic(webhook.id)
             if not self._topics.known(topic):
                 await self._topics.ensure([TopicSpec(topic, self._delivery_partitions)])
-            delivery = Delivery.for_event(webhook.id, event, enqueued_at=enqueued_at)
+            delivery = Delivery.for_event(
+                webhook.id, event, enqueued_at=enqueued_at, trace=span.context
+            )
             value = delivery.to_json()
             # Every delivery of an event has the same size, give or take the
             # webhook id: the first one decides for all of them.
@@ -337,9 +359,12 @@ class RouteEvents(SupervisedLoop):
                     f"{len(value)} bytes; a Kafka record holds {MAX_RECORD_BYTES}, "
                     f"less {DELIVERY_HEADROOM} kept for its retries and log",
                 )
+                span.fail("event too large to deliver")
+                span.end()
                 return
             await self._send(routed, topic, key, value)
             self._metrics.deliveries_routed.labels(webhook.id).inc()
+        span.end()
 
     async def _report_invalid(self, routed: RoutedBatch, record: Any, reason: str) -> None:
         self._metrics.invalid_events.labels(topic=record.topic).inc()

@@ -31,9 +31,11 @@ from aiokafka.errors import KafkaError
 
 from hookstream.invalid_records import unreadable_record
 from hookstream.metrics import Metrics
+from hookstream.tracing import Span, Tracing
 from hookstream.transforms import FlowOutcome, execution_id, run_flow
 from schemas.flows import Flow
 from schemas.timestamps import utc_now_iso
+from schemas.trace_context import from_kafka_headers
 from streams.broker_compat import FetchWait
 from streams.commits import ThrottledCommits
 from streams.kafka import TopicAdmin, stop_quietly
@@ -82,8 +84,10 @@ class FlowRunner:
         producer: AIOKafkaProducer,
         topics: TopicAdmin,
         metrics: Metrics,
+        tracing: Tracing | None = None,
     ) -> None:
         self._flows = flows
+        self._tracing = tracing or Tracing("hookstream")
         self._producer = producer
         self._topics = topics
         self._metrics = metrics
@@ -92,7 +96,7 @@ class FlowRunner:
         """Run one trigger's flows and wait until their writes are stored."""
         await asyncio.gather(*await self.start(raw))
 
-    async def start(self, raw: bytes | None) -> list[asyncio.Future[Any]]:
+    async def start(self, raw: bytes | None, headers: Any = None) -> list[asyncio.Future[Any]]:
         """Run one trigger's flows; returns the acknowledgements of their
         writes (queued, not awaited: a batch waits for all at once)."""
         try:
@@ -107,10 +111,28 @@ class FlowRunner:
         acks: list[asyncio.Future[Any]] = []
         for flow in self._flows.values():
             if flow.enabled and flow.listener_id == listener_id:
-                acks += await self._run(flow, trigger)
+                acks += await self._run(flow, trigger, headers)
         return acks
 
-    async def _run(self, flow: Flow, trigger: dict[str, Any]) -> list[asyncio.Future[Any]]:
+    async def _run(
+        self, flow: Flow, trigger: dict[str, Any], headers: Any = None
+    ) -> list[asyncio.Future[Any]]:
+        # The ingress's span is the parent; what the flow writes carries this
+        # span on, so the webhooks of flow.* events continue the same trace.
+        span = self._tracing.start(
+            "flow run",
+            from_kafka_headers(headers),
+            kind="consumer",
+            attributes={"hookstream.flow.id": flow.id, "hookstream.listener.id": flow.listener_id},
+        )
+        try:
+            return await self._run_traced(flow, trigger, span)
+        finally:
+            span.end()
+
+    async def _run_traced(
+        self, flow: Flow, trigger: dict[str, Any], span: Span
+    ) -> list[asyncio.Future[Any]]:
         outcome = run_flow(flow, trigger)
         if outcome.status == "executed":
             try:
@@ -126,15 +148,27 @@ class FlowRunner:
         self._metrics.flow_runs.labels(flow.id, outcome.status).inc()
         if outcome.status == "skipped":
             return []
+        span.set("hookstream.flow.outcome", outcome.status)
+        if outcome.error is not None:
+            span.fail(outcome.error)
         acks = []
         key = str(trigger.get("deliveryId") or "").encode() or None
+        out_headers = span.context.kafka_headers() if span.context is not None else None
         if outcome.status == "executed":
             value = orjson.dumps(outcome.output)
-            acks.append(await self._producer.send(flow.destination_topic, key=key, value=value))
+            acks.append(
+                await self._producer.send(
+                    flow.destination_topic, key=key, value=value, headers=out_headers
+                )
+            )
         else:
             log.info("flow failed flow=%s reason=%s", flow.id, outcome.error)
         event = orjson.dumps(flow_event(flow, trigger, outcome))
-        acks.append(await self._producer.send(FLOW_EVENTS, key=flow.id.encode(), value=event))
+        acks.append(
+            await self._producer.send(
+                FLOW_EVENTS, key=flow.id.encode(), value=event, headers=out_headers
+            )
+        )
         return acks
 
 
@@ -239,7 +273,7 @@ class RunFlows(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore[misc]
         acks: list[asyncio.Future[Any]] = []
         for records in batches.values():
             for record in records:
-                acks += await self._runner.start(record.value)
+                acks += await self._runner.start(record.value, record.headers)
         await asyncio.gather(*acks)  # a failed write raises: restart from the commit
         self._commits.finished({tp: records[-1].offset + 1 for tp, records in batches.items()})
 

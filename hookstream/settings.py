@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     # "deliver" (delivery topics and retry tiers → HTTP), or both (default).
     # Routers and deliverers then scale out separately.
     worker_roles: Annotated[frozenset[str], NoDecode] = frozenset(WORKER_ROLES)
+    # OpenTelemetry's own names (read here, like every setting): spans are
+    # exported over OTLP/HTTP only when an endpoint is set (hookstream/tracing.py).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED")
+    )
 
     _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
 
@@ -124,6 +135,19 @@ class Settings(BaseSettings):
     def token_roles(self) -> dict[str, Role] | None:
         """{token: role} from HOOKSTREAM_API_TOKENS, or None when it is unset."""
         return self._token_roles
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans go, or None: export nothing. As the OTLP exporter spec
+        says, the general endpoint gets ``/v1/traces`` appended, the
+        traces-specific one is used as it is."""
+        if self.otel_sdk_disabled:
+            return None
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
 
     @property
     def retry_tiers(self) -> list[str]:

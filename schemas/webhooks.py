@@ -27,6 +27,7 @@ from schemas.whsec import INVALID_WHSEC, acceptable_whsec
 ALL_EVENTS = "*"
 JSON: Final = "application/json"
 FORM: Final = "application/x-www-form-urlencoded"
+CLOUDEVENTS: Final = "cloudevents"
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 # Headers hookstream sets itself; a custom header may not override them.
@@ -96,7 +97,6 @@ class BasicAuth(_Model):
         return value
 
 
-class WebhookSpec(_Model):
 class RateLimit(_Model):
     """At most ``requests`` attempts start in any ``perSeconds`` window
     (hookstream/delivery/rate_limit.py)."""
@@ -107,6 +107,7 @@ class RateLimit(_Model):
     per_seconds: float = Field(alias="perSeconds", gt=0, le=86_400)
 
 
+class WebhookSpec(_Model):
     """Everything a user sets on a webhook (the body of POST/PUT)."""
 
     name: str = Field(min_length=1, max_length=200)
@@ -124,6 +125,9 @@ class RateLimit(_Model):
     signature_scheme: Literal["etl", "standard-webhooks"] = Field(
         default="etl", alias="signatureScheme"
     )
+    # "etl": the seed's body; "cloudevents": a structured-mode CloudEvent
+    # (hookstream/delivery/payloads.py).
+    payload_format: Literal["etl", "cloudevents"] = Field(default="etl", alias="payloadFormat")
     description: str = Field(default="", max_length=2000)
     # Most requests in flight to this endpoint at once (spread over its delivery
     # topic's partitions); None: partitions x HOOKSTREAM_DELIVERY_CONCURRENCY.
@@ -134,11 +138,11 @@ class RateLimit(_Model):
     # Content filter matched against the event as delivered (hookstream/filters:
     # the API compiles it before storing, so a stored filter is valid).
     content_filter: dict[str, Any] | None = Field(default=None, alias="filter")
+    rate_limit: RateLimit | None = Field(default=None, alias="rateLimit")
 
     @field_validator("method", mode="before")
     @classmethod
     def _upper_method(cls, value: Any) -> Any:
-    rate_limit: RateLimit | None = Field(default=None, alias="rateLimit")
         return value.upper() if isinstance(value, str) else value
 
     @field_validator("url")
@@ -187,6 +191,19 @@ class RateLimit(_Model):
             and not acceptable_whsec(secret, stored=is_stored(info))
         ):
             raise ValueError(INVALID_WHSEC)
+        return self
+
+    @model_validator(mode="after")
+    def _cloudevents_is_a_json_body(self) -> WebhookSpec:
+        # A structured-mode CloudEvent is a JSON request body: a GET has no
+        # body, and a form body cannot hold it.
+        if self.payload_format == CLOUDEVENTS and (
+            self.method == "GET" or self.content_type == FORM
+        ):
+            raise ValueError(
+                'payloadFormat "cloudevents" sends a JSON body: use method POST '
+                "and contentType application/json"
+            )
         return self
 
 

@@ -28,6 +28,9 @@ from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
 
+# Kafka record headers as aiokafka takes them (a record's trace context).
+Headers = Sequence[tuple[str, bytes]]
+
 
 class BatchingProducer(Protocol):
     """What batching needs of a producer (streams.kafka.TrackingProducer)."""
@@ -50,10 +53,14 @@ class Batch:
     builder: Any
     records: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     ack: asyncio.Future[Any] | None = None
+    # Headers by index into ``records``, for the few records that have any.
+    headers: dict[int, Headers] = field(default_factory=dict)
 
-    def append(self, key: bytes | None, value: bytes) -> bool:
-        if self.builder.append(key=key, value=value, timestamp=None) is None:
+    def append(self, key: bytes | None, value: bytes, headers: Headers | None = None) -> bool:
+        if not _append(self.builder, key, value, headers):
             return False  # full
+        if headers:
+            self.headers[len(self.records)] = headers
         self.records.append((key, value))
         return True
 
@@ -73,11 +80,17 @@ class Batch:
         """Build this batch again from its records and hand it over; the
         new acknowledgement."""
         builder = producer.create_batch()
-        for key, value in self.records:
-            builder.append(key=key, value=value, timestamp=None)
+        for n, (key, value) in enumerate(self.records):
+            _append(builder, key, value, self.headers.get(n))
         self.builder = builder
         self.ack = await producer.send_batch(builder, self.tp.topic, partition=self.tp.partition)
         return self.ack
+
+
+def _append(builder: Any, key: bytes | None, value: bytes, headers: Headers | None) -> bool:
+    if headers:
+        return builder.append(key=key, value=value, timestamp=None, headers=headers) is not None
+    return builder.append(key=key, value=value, timestamp=None) is not None
 
 
 async def resend_until_acknowledged(
@@ -117,7 +130,9 @@ class PartitionBatches:
     def __bool__(self) -> bool:
         return self.records > 0
 
-    def add(self, topic: str, key: bytes | None, value: bytes) -> Batch | None:
+    def add(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> Batch | None:
         """Queue one record; the batch that took it, or None if none did
         (partitions unknown, or a record larger than a whole batch): send
         that one by itself."""
@@ -128,12 +143,12 @@ class PartitionBatches:
         batch = self._open.get(tp)
         if batch is None:
             batch = self._open[tp] = Batch(tp, self._producer.create_batch())
-        if not batch.append(key, value):
+        if not batch.append(key, value, headers):
             if not batch.records:
                 return None
             self._full.append(batch)
             batch = self._open[tp] = Batch(tp, self._producer.create_batch())
-            if not batch.append(key, value):
+            if not batch.append(key, value, headers):
                 return None
         self.records += 1
         return batch

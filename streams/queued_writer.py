@@ -45,7 +45,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import orjson
 from aiokafka.errors import KafkaError
 
-from streams.batches import Batch, BatchingProducer, PartitionBatches
+from streams.batches import Batch, BatchingProducer, Headers, PartitionBatches
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,9 @@ Item = TypeVar("Item", bound=tuple[Any, ...])
 
 
 class WritingProducer(BatchingProducer, Protocol):
-    async def send(self, topic: str, *, key: bytes | None, value: bytes) -> Any: ...
+    async def send(
+        self, topic: str, *, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> Any: ...
 
 
 @dataclass
@@ -137,7 +139,7 @@ class _DrainingWriter(Generic[Item]):
         taken: dict[int, tuple[Batch, list[Item]]] = {}  # id(batch) -> it, its items
         for item in items:
             key, value = item[0], item[1]
-            batch = batches.add(self._topic, key, value)
+            batch = batches.add(self._topic, key, value, _headers(item))
             if batch is None:
                 await self._send_alone(item, hand_over)
             else:
@@ -157,7 +159,13 @@ class _DrainingWriter(Generic[Item]):
 
     async def _send_alone(self, item: Item, hand_over: _HandOver) -> None:
         try:
-            sent = await self._producer.send(self._topic, key=item[0], value=item[1])
+            headers = _headers(item)
+            if headers:
+                sent = await self._producer.send(
+                    self._topic, key=item[0], value=item[1], headers=headers
+                )
+            else:
+                sent = await self._producer.send(self._topic, key=item[0], value=item[1])
         except KafkaError as exc:
             hand_over.seen_to.add(id(item))
             self._settle([item], exc)
@@ -183,6 +191,11 @@ class _DrainingWriter(Generic[Item]):
     def _settle(self, items: list[Item], error: BaseException | None) -> None:
         """``items`` were stored (``error`` None) or not."""
         raise NotImplementedError
+
+
+def _headers(item: tuple[Any, ...]) -> Headers | None:
+    """A queued record's headers: the fourth field of a :data:`Pending`."""
+    return item[3] if len(item) > 3 else None
 
 
 class QueuedWriter(_DrainingWriter[tuple[bytes, bytes]]):
@@ -217,8 +230,8 @@ class QueuedWriter(_DrainingWriter[tuple[bytes, bytes]]):
             self._on_drop()
 
 
-# A record waiting for its acknowledgement: key, value, the caller's future.
-Pending = tuple[bytes, bytes, "asyncio.Future[None]"]
+# A record waiting for its acknowledgement: key, value, the caller's future, headers.
+Pending = tuple[bytes, bytes, "asyncio.Future[None]", Headers | None]
 
 
 class AcknowledgedWriter(_DrainingWriter[Pending]):
@@ -233,7 +246,7 @@ class AcknowledgedWriter(_DrainingWriter[Pending]):
         self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._expiry: asyncio.TimerHandle | None = None
 
-    async def write(self, key: bytes, value: bytes) -> None:
+    async def write(self, key: bytes, value: bytes, headers: Headers | None = None) -> None:
         """Returns once the broker has acknowledged the record; raises
         KafkaError if it refused it, TimeoutError if no answer came in time."""
         loop = asyncio.get_running_loop()
@@ -244,7 +257,7 @@ class AcknowledgedWriter(_DrainingWriter[Pending]):
         waiting.append((loop.time() + self._timeout, future))
         if self._expiry is None:
             self._expiry = loop.call_at(waiting[0][0], self._expire)
-        self._enqueue((key, value, future))
+        self._enqueue((key, value, future, headers))
         await future
 
     def _expire(self) -> None:
@@ -257,7 +270,7 @@ class AcknowledgedWriter(_DrainingWriter[Pending]):
         self._expiry = loop.call_at(waiting[0][0], self._expire) if waiting else None
 
     def _settle(self, items: list[Pending], error: BaseException | None) -> None:
-        for _, _, future in items:
+        for _, _, future, _ in items:
             if future.done():  # timed out meanwhile
                 continue
             if error is None:

@@ -17,6 +17,7 @@ from hookstream.delivery.delivery_log import DeliveryLog
 from hookstream.delivery.payloads import OutboundRequest, build_request, redact_headers
 from hookstream.delivery.sender import MAX_LOGGED_BODY, AttemptResult
 from hookstream.metrics import Metrics
+from hookstream.tracing import Tracing
 from schemas.deliveries import Delivery
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook
@@ -82,8 +83,10 @@ class Attempter:
         metrics: Metrics,
         api_url: str,
         delivery_log: DeliveryLog | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._sender = sender
+        self._tracing = tracing or Tracing("hookstream")
         self._producer = producer
         self._metrics = metrics
         self._api_url = api_url
@@ -92,8 +95,32 @@ class Attempter:
     async def attempt(
         self, webhook: Webhook, delivery: Delivery
     ) -> tuple[AttemptResult, dict[str, Any]]:
-        request = build_request(webhook, delivery, api_url=self._api_url, now=int(time.time()))
-        result = await self._sender.send(request)
+        # A child of the delivery's span: same trace, a new span id, which the
+        # request's traceparent names (exported or not).
+        span = self._tracing.start(
+            "attempt",
+            delivery.trace,
+            kind="client",
+            attributes={
+                "hookstream.webhook.id": webhook.id,
+                "hookstream.delivery.id": delivery.delivery_id,
+                "hookstream.attempt": delivery.attempt,
+            },
+        )
+        request = build_request(
+            webhook, delivery, api_url=self._api_url, now=int(time.time()), trace=span.context
+        )
+        try:
+            result = await self._sender.send(request)
+        except BaseException:
+            span.fail("attempt interrupted")  # cancelled: the worker is stopping
+            span.end()
+            raise
+        span.set("http.response.status_code", result.status)
+        span.set("hookstream.outcome", result.outcome)
+        if not result.ok:
+            span.fail(result.error or result.outcome)
+        span.end()
         self._metrics.deliveries.labels(webhook.id, result.outcome).inc()
         self._metrics.delivery_duration.observe(result.duration)
         if result.ok:

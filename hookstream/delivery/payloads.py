@@ -18,11 +18,14 @@ from hookstream.delivery.signing import (
 )
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
-from schemas.webhooks import FORM, REDACTED_VALUE, Webhook, is_sensitive_header
+from schemas.trace_context import TraceContext
+from schemas.webhooks import CLOUDEVENTS, FORM, REDACTED_VALUE, Webhook, is_sensitive_header
 from schemas.whsec import whsec_key
 
 # Fields of the form-encoded body and of the GET query string (DESIGN.md).
 FORM_FIELDS = ("eventId", "eventType", "webhookId", "entityId", "timestamp")
+# payloadFormat "cloudevents": the body is a CloudEvent in the JSON format (structured mode).
+CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 
 @dataclass(slots=True)  # made for every attempt: see AttemptResult
@@ -65,6 +68,38 @@ def payload_fields(webhook: Webhook, delivery: Delivery, api_url: str) -> dict[s
     return fields
 
 
+def entity_source(event: DomainEvent, api_url: str) -> str:
+    """A CloudEvent's ``source``: the producer's, kept from a CloudEvent, or
+    the collection of hookstream's entity endpoint (so ``source`` + "/" +
+    ``subject`` is the generated entityUrl)."""
+    if event.source:
+        return event.source
+    return f"{api_url.rstrip('/')}/api/v1/entities/{_segment(event.entity_type)}"
+
+
+def cloudevent(webhook: Webhook, delivery: Delivery, api_url: str) -> dict[str, Any]:
+    """The structured-mode CloudEvent 1.0 of a delivery. ``id`` is the delivery
+    id (stable across retries: receivers dedupe on it, as on
+    X-Etl-Webhook-Event-Id); ``data`` is always the entity, since a
+    CloudEvent's data is the event (includeEntity shapes the etl body only)."""
+    event = delivery.event
+    out: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": delivery.delivery_id,
+        "type": event.event_type,
+        "source": entity_source(event, api_url),
+        "subject": event.entity_id,
+        "time": event.timestamp,
+        "datacontenttype": "application/json",
+        "data": event.entity,
+        # Extensions (lowercase letters and digits, CloudEvents 1.0).
+        "entityurl": entity_url(event, api_url),
+    }
+    if event.tenant_id is not None:
+        out["tenantid"] = event.tenant_id
+    return out
+
+
 def _form(fields: dict[str, Any]) -> str:
     return urlencode([(name, str(fields[name])) for name in FORM_FIELDS])
 
@@ -76,9 +111,15 @@ def _with_query(url: str, query: str) -> str:
 
 
 def build_request(
-    webhook: Webhook, delivery: Delivery, *, api_url: str, now: int
+    webhook: Webhook,
+    delivery: Delivery,
+    *,
+    api_url: str,
+    now: int,
+    trace: TraceContext | None = None,
 ) -> OutboundRequest:
-    """``now`` is epoch seconds, used for the Standard Webhooks timestamp."""
+    """``now`` is epoch seconds, used for the Standard Webhooks timestamp;
+    ``trace`` is the attempt's span, sent as ``traceparent``/``tracestate``."""
     fields = payload_fields(webhook, delivery, api_url)
     out_headers: dict[str, str] = {
         h.USER_AGENT: h.USER_AGENT_VALUE,
@@ -90,6 +131,8 @@ def build_request(
         h.ATTEMPT: str(delivery.attempt),
     }
     out_headers.update(webhook.headers)
+    if trace is not None:
+        out_headers.update(trace.headers())
     if webhook.basic_auth is not None:
         out_headers[h.AUTHORIZATION] = basic_auth_header(
             webhook.basic_auth.username, webhook.basic_auth.password
@@ -101,8 +144,13 @@ def build_request(
         url, body, signed = _with_query(webhook.url, form), None, form.encode()
     else:
         url = webhook.url
-        body = _form(fields).encode() if webhook.content_type == FORM else orjson.dumps(fields)
-        out_headers[h.CONTENT_TYPE] = webhook.content_type
+        if webhook.payload_format == CLOUDEVENTS:
+            body = orjson.dumps(cloudevent(webhook, delivery, api_url))
+            out_headers[h.CONTENT_TYPE] = CLOUDEVENTS_JSON
+        else:
+            as_form = webhook.content_type == FORM
+            body = _form(fields).encode() if as_form else orjson.dumps(fields)
+            out_headers[h.CONTENT_TYPE] = webhook.content_type
         signed = body
 
     # During a rotation window the replaced secret signs too, so receivers

@@ -20,6 +20,7 @@ from hookstream.inbound.receive import INGRESS_KEY, STORE_TIMEOUT, Ingress, rece
 from hookstream.metrics import Metrics
 from hookstream.secret_box import box_from
 from hookstream.settings import Settings
+from hookstream.tracing import Tracing
 from schemas.listeners import Listener
 from streams.kafka import broker_reachable, ensure_core_topics, new_producer, stop_quietly
 from streams.queued_writer import AcknowledgedWriter, QueuedWriter
@@ -83,6 +84,7 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
         for writer in (inbound_log, triggers):
             await writer.start()
         reader = ViewReader(bootstrap, name="ingress-views")
+        tracing = Tracing("hookstream-ingress", settings.otlp_traces_endpoint)
         ingress = Ingress(
             listeners=CompactedTable(reader, LISTENERS, lambda raw: Listener.from_json(raw, box)),
             seen=SeenKeys(reader, INBOUND_SEEN),
@@ -90,6 +92,7 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
             triggers=triggers,
             inbound_log=inbound_log,
             metrics=app[METRICS_KEY],
+            tracing=tracing,
         )
         for view in (ingress.listeners, ingress.seen):
             await view.start()
@@ -107,5 +110,6 @@ def _kafka(settings: Settings) -> Callable[[web.Application], AsyncIterator[None
             await triggers.stop()
             await inbound_log.stop()
             await stop_quietly(producer, "ingress-producer")
+            await tracing.close()
 
     return resources

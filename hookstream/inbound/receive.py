@@ -41,8 +41,10 @@ from hookstream.inbound.examine import (
 )
 from hookstream.json_paths import get_path
 from hookstream.metrics import Metrics
+from hookstream.tracing import Tracing
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
+from schemas.trace_context import TRACEPARENT, TRACESTATE, TraceContext, parse_traceparent
 from streams.broker_compat import MAX_RECORD_BYTES, fits_in_a_record
 from streams.coalesce import Coalesced
 from streams.queued_writer import AcknowledgedWriter, QueuedWriter
@@ -65,6 +67,7 @@ class Ingress:
     inbound_log: QueuedWriter  # never delays or fails a response
     metrics: Metrics
     clock: Any = time.time
+    tracing: Tracing = field(default_factory=lambda: Tracing("hookstream-ingress"))
     pending: set[str] = field(default_factory=set)  # ids being written right now
     # Catch-ups for unknown listener ids, shared: a flood of requests to ids
     # that do not exist costs the broker one request per round trip.
@@ -159,8 +162,18 @@ async def receive(request: web.Request) -> web.Response:
     headers = text_headers(request)
     logged, forwarded = split_headers(headers, listener)
     entry = new_log_entry(request, headers, logged, listener)
+    # Continues the sender's trace, or starts one; the flow trigger carries it on.
+    span = ingress.tracing.start(
+        "ingress request",
+        parse_traceparent(headers.get(TRACEPARENT), headers.get(TRACESTATE)),
+        kind="server",
+        attributes={"hookstream.listener.id": listener.id, "http.request.method": "POST"},
+        new_trace_if_none=True,
+    )
     try:
-        response = await _receive(request, headers, ingress, listener, entry, forwarded=forwarded)
+        response = await _receive(
+            request, headers, ingress, listener, entry, forwarded=forwarded, trace=span.context
+        )
         entry["status"] = response.status
         return response
     except HookstreamError as exc:
@@ -170,6 +183,10 @@ async def receive(request: web.Request) -> web.Response:
         if entry["status"] == 500 and entry["reason"] is None:
             entry["reason"] = "internal error"
         ingress.inbound_log.write(listener.id, entry)
+        span.set("http.response.status_code", entry["status"])
+        if entry["status"] >= 500:
+            span.fail(entry["reason"] or "internal error")
+        span.end()
 
 
 _REFUSALS: dict[int, type[HookstreamError]] = {
@@ -188,6 +205,7 @@ async def _receive(
     entry: dict[str, Any],
     *,
     forwarded: dict[str, str],
+    trace: TraceContext | None = None,
 ) -> web.Response:
     if not listener.enabled:
         raise NotFoundError(f"no enabled listener {listener.id}")
@@ -249,7 +267,7 @@ async def _receive(
     if seen_key:
         ingress.pending.add(seen_key)
     try:
-        await ingress.triggers.write(key, value)
+        await ingress.triggers.write(key, value, trace.kafka_headers() if trace else None)
         if seen_key:
             await ingress.producer.send(INBOUND_SEEN, key=seen_key.encode(), value=b"1")
             ingress.seen.apply(seen_key, b"1")
