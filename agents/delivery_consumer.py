@@ -18,6 +18,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Protocol
 
 import orjson
@@ -25,8 +26,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from hookstream.delivery.attempts import Attempter
-from hookstream.delivery.sender import AttemptResult
 from hookstream.delivery.rate_limit import RateLimits
+from hookstream.delivery.sender import AttemptResult
 from hookstream.invalid_records import unreadable_record
 from hookstream.metrics import Metrics
 from schemas.deliveries import Delivery
@@ -65,6 +66,18 @@ class FailureHandler(Protocol):
     async def not_sent(self, delivery: Delivery, reason: str) -> None: ...
 
 
+class InFlightLimit(Protocol):
+    """A cap on one tenant's attempts in flight in this worker, taken before
+    a connection slot (hookstream/tenants/fairness.py); None: no tenant."""
+
+    def hold(self, key: str | None) -> AbstractAsyncContextManager[None]: ...
+
+
+class NoLimit:
+    def hold(self, key: str | None) -> AbstractAsyncContextManager[None]:
+        return nullcontext()
+
+
 class DeliveryConsumer(SupervisedLoop):
     name = "deliveries"
     beats = True
@@ -81,9 +94,11 @@ class DeliveryConsumer(SupervisedLoop):
         on_failure: FailureHandler,
         end_offsets: EndOffsets | None = None,
         on_restart: Callable[[str], None] = no_restart_hook,
+        tenant_limit: InFlightLimit | None = None,
     ) -> None:
         super().__init__(on_restart=on_restart)
         self._consumer = consumer
+        self._tenant_limit = tenant_limit or NoLimit()
         # With ``end_offsets``, quiet partitions go dormant (streams/dormancy.py).
         self._end_offsets = end_offsets
         self._dormancy = Dormancy() if end_offsets is not None else None
@@ -93,6 +108,7 @@ class DeliveryConsumer(SupervisedLoop):
         self._attempter = attempter
         self._metrics = metrics
         self._on_failure = on_failure
+        self._rate_limits = RateLimits()
         self._concurrency = concurrency
         self._lanes: dict[TopicPartition, PartitionLane] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -108,7 +124,6 @@ class DeliveryConsumer(SupervisedLoop):
     # -- what subclasses decide ---------------------------------------------
     def subscribe(self) -> None:
         """Subscribe (group), or start with nothing assigned (manual: the
-        self._rate_limits = RateLimits()
         subclass assigns in :meth:`keep_assignment`). A manual consumer must be
         assigned something, even nothing: aiokafka's ``getmany`` waits for an
         assignment forever otherwise, holding the lock a release needs."""
@@ -359,6 +374,8 @@ class DeliveryConsumer(SupervisedLoop):
             # queued this): read the table up to now before deciding.
             await self._table.catch_up(timeout=CATCH_UP_TIMEOUT)
             webhook = self._table.get(delivery.webhook_id)
+        if webhook is not None and webhook.enabled:
+            webhook = await self._wait_for_rate_limit(webhook)
         if webhook is None or not webhook.enabled:
             # Deleted or disabled after the event was routed: nothing is sent.
             self._metrics.deliveries.labels(webhook=delivery.webhook_id, outcome="skipped").inc()
@@ -368,11 +385,12 @@ class DeliveryConsumer(SupervisedLoop):
                 # POST /webhooks/{id}/recover sends it once enabled again.
                 await self._on_failure.not_sent(delivery, "webhook disabled")
             return
-        result, _ = await self._attempter.attempt(webhook, delivery)
+        # A tenant whose endpoints hang waits here for its own share, not
+        # for connection slots every tenant needs.
+        async with self._tenant_limit.hold(webhook.tenant_id):
+            result, _ = await self._attempter.attempt(webhook, delivery)
         if not result.ok:
             await self._on_failure(webhook, delivery, result)
-        if webhook is not None and webhook.enabled:
-            webhook = await self._wait_for_rate_limit(webhook)
 
     async def _wait_for_rate_limit(self, webhook: Webhook) -> Webhook | None:
         """Wait, in this lane, until the webhook's rateLimit lets one more

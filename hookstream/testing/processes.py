@@ -19,6 +19,8 @@ from streams.topics import SLOT_COUNT
 # Short delays so retry tests finish quickly: 1 attempt + 3 retries.
 RETRY_SCHEDULE = "1s,1s,2s"
 SECRET_KEY = "test-secret-key"
+# Small, so a test can see a tenant's hanging endpoints reach the cap and stop there.
+TENANT_MAX_IN_FLIGHT = 8
 
 
 class WorkerProcess:
@@ -118,6 +120,7 @@ def base_env(bootstrap: str, tokens: str) -> dict[str, str]:
             "HOOKSTREAM_DELIVERY_TIMEOUT": "3",
             "HOOKSTREAM_RETRY_SCHEDULE": RETRY_SCHEDULE,
             "HOOKSTREAM_SECRET_KEY": SECRET_KEY,
+            "HOOKSTREAM_TENANT_MAX_IN_FLIGHT": str(TENANT_MAX_IN_FLIGHT),
             "HOOKSTREAM_TOPIC_REFRESH_SECONDS": "2",
             "HOOKSTREAM_EMBEDDED_STORAGE": "memory",
         }
