@@ -6,14 +6,16 @@ module reads the environment.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from hookstream.delivery.retry_schedule import parse_schedule, tier_labels
+from hookstream.delivery.retry_schedule import parse_duration, parse_schedule, tier_labels
 from hookstream.tokens import Role, parse_tokens
+from streams.topics import retention_ms
 
 EMBEDDED_HOST = "127.0.0.1"
 # What a worker process can do; HOOKSTREAM_WORKER_ROLES picks some (default all).
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     # disk: the embedded broker keeps its data under data_dir; memory: forgets on stop.
     embedded_storage: Literal["disk", "memory"] = "disk"
     data_dir: Path = Path(".hookstream/data")
+    # How long the embedded broker keeps event topics' records (how far back a
+    # replay reaches): "7d", "36h". Real Kafka keeps what its topics' retention.ms says.
+    event_retention: Annotated[float, NoDecode] = 7 * 86400.0
     # Port of the embedded broker (only when KAFKA_BOOTSTRAP_SERVERS is unset).
     embedded_port: int = 9092
     # How often consumers look for newly created topics (events.*, deliveries.*).
@@ -70,8 +75,24 @@ class Settings(BaseSettings):
     # "deliver" (delivery topics and retry tiers → HTTP), or both (default).
     # Routers and deliverers then scale out separately.
     worker_roles: Annotated[frozenset[str], NoDecode] = frozenset(WORKER_ROLES)
+    # OpenTelemetry's own names (read here, like every setting): spans are
+    # exported over OTLP/HTTP only when an endpoint is set (hookstream/tracing.py).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED")
+    )
 
     _token_roles: dict[str, Role] | None = PrivateAttr(default=None)
+
+    @field_validator("event_retention", mode="before")
+    @classmethod
+    def _parse_retention(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -105,6 +126,10 @@ class Settings(BaseSettings):
     def uses_embedded_broker(self) -> bool:
         return self.kafka_bootstrap_servers is None
 
+    def retention_ms(self, topic: str) -> int | None:
+        """How long the embedded broker keeps ``topic``'s records (streams/retention.py)."""
+        return retention_ms(topic, re.compile(self.event_topics), int(self.event_retention * 1000))
+
     @property
     def configured_secret_key(self) -> str | None:
         """HOOKSTREAM_SECRET_KEY, or None: then the key kept in the data dir is used."""
@@ -114,6 +139,19 @@ class Settings(BaseSettings):
     def token_roles(self) -> dict[str, Role] | None:
         """{token: role} from HOOKSTREAM_API_TOKENS, or None when it is unset."""
         return self._token_roles
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans go, or None: export nothing. As the OTLP exporter spec
+        says, the general endpoint gets ``/v1/traces`` appended, the
+        traces-specific one is used as it is."""
+        if self.otel_sdk_disabled:
+            return None
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
 
     @property
     def retry_tiers(self) -> list[str]:

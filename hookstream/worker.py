@@ -34,6 +34,7 @@ from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
 from hookstream.secret_box import box_from
 from hookstream.settings import Settings
 from hookstream.tenants.fairness import TenantSlots
+from hookstream.tracing import Tracing
 from schemas.flows import Flow
 from schemas.webhooks import Webhook
 from streams.broker_compat import faust_broker_options
@@ -94,6 +95,7 @@ class WorkerRuntime:
         settings, metrics = self.settings, self.metrics
         self._box = box_from(settings.configured_secret_key, settings.data_dir)
         bootstrap = settings.bootstrap_servers
+        self.tracing = Tracing("hookstream-worker", settings.otlp_traces_endpoint)
         self._supervised: dict[str, Any] = {"on_restart": self._count_restart}
         self.topics = TopicAdmin(bootstrap, settings.replication_factor)
         self.producer = new_producer(bootstrap)
@@ -103,7 +105,11 @@ class WorkerRuntime:
         )
         self.flows: CompactedTable[Flow] = CompactedTable(self.views, FLOWS, Flow.from_json)
         self.flow_runner = FlowRunner(
-            flows=self.flows, producer=self.producer, topics=self.topics, metrics=metrics
+            flows=self.flows,
+            producer=self.producer,
+            topics=self.topics,
+            metrics=metrics,
+            tracing=self.tracing,
         )
         self.run_flows = RunFlows(
             consumer=new_group_consumer(bootstrap, FLOWS_GROUP, max_poll_records=500),
@@ -138,6 +144,7 @@ class WorkerRuntime:
             catalogue=self.catalogue,
             topics=self.topics,
             metrics=self.metrics,
+            tracing=self.tracing,
             **self._supervised,
         )
 
@@ -157,6 +164,7 @@ class WorkerRuntime:
             metrics=metrics,
             api_url=settings.api_url,
             delivery_log=self.delivery_log,
+            tracing=self.tracing,
         )
         failures = FailureRouter(
             box=self._box,
@@ -251,7 +259,7 @@ class WorkerRuntime:
             steps.append(self.catalogue.stop)
         if self.deliver is not None:
             steps += [self.delivery_log.stop, self.sender.close, self.log_producer.stop]
-        steps += [self.producer.stop, self.topics.close]
+        steps += [self.producer.stop, self.topics.close, self.tracing.close]
         for close in steps:
             try:
                 await close()
