@@ -167,6 +167,27 @@ EVENT_INPUT = obj(
     required=["eventType", "entityId"],
     closed=True,
 )
+# A CloudEvent in the JSON format (structured mode, CloudEvents 1.0).
+CLOUDEVENT_INPUT = {
+    **obj(
+        {
+            "specversion": {"type": "string", "const": "1.0"},
+            "id": _ID,
+            "type": {"type": "string", "pattern": f"^{EVENT_TYPE_RE.pattern}$"},
+            "source": {"type": "string", "minLength": 1},
+            "subject": nullable(_ID),
+            "time": nullable({"type": "string", "format": "date-time"}),
+            "datacontenttype": nullable(STRING),
+            "data": ANY,
+            "data_base64": nullable(STRING),
+            "tenantid": nullable(_ID),
+            "topic": EVENT_INPUT["properties"]["topic"],
+        },
+        required=["specversion", "id", "type", "source"],
+    ),
+    "description": "id -> eventId, type -> eventType, subject (else id) -> entityId, "
+    "time -> timestamp, data -> entity, tenantid -> tenantId; other extensions are ignored",
+}
 PUBLISHED = obj({"eventId": STRING, "topic": STRING, "partition": INTEGER, "offset": INTEGER})
 
 ROUTES = [
@@ -174,13 +195,14 @@ ROUTES = [
         "POST",
         PATH,
         publish_events,
-        "Publish a domain event, or a list of up to 500 (answered one by one)",
+        "Publish a domain event or CloudEvent, or a list of up to 500 (answered one by one)",
         PUBLISH,
         {202: {"anyOf": [PUBLISHED, obj({"data": array({"anyOf": [PUBLISHED, ref("Error")]})})]}},
         request={
             "anyOf": [
                 EVENT_INPUT,
-                array(EVENT_INPUT, minItems=1, maxItems=MAX_BATCH),
+                CLOUDEVENT_INPUT,
+                array({"anyOf": [EVENT_INPUT, CLOUDEVENT_INPUT]}, minItems=1, maxItems=MAX_BATCH),
             ]
         },
         errors=(503,),

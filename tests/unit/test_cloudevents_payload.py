@@ -90,3 +90,36 @@ def test_the_attempts_span_goes_on_the_request_and_tracestate_is_kept() -> None:
     assert request.headers["tracestate"] == "k=v"
     untraced = build_request(webhook, make_delivery(webhook), api_url=API, now=0)
     assert "tracestate" not in untraced.headers
+
+
+def test_post_events_takes_a_cloudevent_and_publishes_its_domain_event() -> None:
+    from hookstream.api.event_input import parse_item
+    from schemas.events import InvalidEventError
+
+    item = {
+        "specversion": "1.0",
+        "id": "ce-9",
+        "type": "order.created",
+        "source": "https://shop.example/orders",
+        "subject": "42",
+        "tenantid": "acme",
+        "data": {"id": 42},
+        "topic": "events.shop",
+    }
+    published = parse_item(item, event_topics=r"^events\..+", now_millis=0)
+    assert published.topic == "events.shop"
+    assert published.event.to_dict() == {
+        "eventId": "ce-9",
+        "eventType": "order.created",
+        "entityId": "42",
+        "entity": {"id": 42},
+        "timestamp": "1970-01-01T00:00:00.000Z",
+        "tenantId": "acme",
+        "source": "https://shop.example/orders",
+    }
+    with pytest.raises(InvalidEventError, match="required attribute source is missing"):
+        parse_item(
+            {k: v for k, v in item.items() if k != "source"},
+            event_topics=r"^events\..+",
+            now_millis=0,
+        )
