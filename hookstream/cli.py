@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookstream import logs
 from hookstream.settings import Settings
+from streams import kafka_outage
 
 log = logging.getLogger("hookstream")
 
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         _send_event(settings, args)
         return
     sys.argv = [sys.argv[0]]  # faust's worker parses argv itself
+    kafka_outage.install()  # reconnect backoff and outage log lines, before any client
     COMMANDS[args.command](settings)
 
 

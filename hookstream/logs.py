@@ -1,5 +1,7 @@
 """One structured (key=value) log format for every process, faust's and
-aiokafka's own records included."""
+aiokafka's own records included; while Kafka is unreachable, aiokafka's
+errors are held back and the outage is told in a few lines
+(streams/kafka_outage.py)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"keyvalue": {"format": FORMAT}},
+        "filters": {"kafka_outage": {"()": "streams.kafka_outage.log_filter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "keyvalue",
+                "filters": ["kafka_outage"],
             }
         },
         "root": {"level": level, "handlers": ["stderr"]},

@@ -162,6 +162,7 @@ class PartitionWatch:
         self._settle_every = settle_every
         self._settle_for = settle_for
         self._poked = asyncio.Event()
+        self._failed_looks = 0
 
     def poke(self) -> None:
         self._poked.set()
@@ -189,12 +190,25 @@ class PartitionWatch:
             prompted = await self._until_due(time.monotonic() + wait)
 
     async def _look(self) -> set[TopicPartition] | None:
+        """The partitions found, or None. A run of failures (Kafka unreachable:
+        one a second) is logged when it starts and when it ends."""
         try:
             async with asyncio.timeout(METADATA_TIMEOUT):
-                return await existing_partitions(self._consumer, self._wanted_topic)
+                found = await existing_partitions(self._consumer, self._wanted_topic)
         except (TimeoutError, KafkaError) as exc:
-            log.warning("could not list %s (will try again): %r", self._what, exc)
+            if not self._failed_looks:
+                log.warning(
+                    "could not list %s (trying again every %.0fs): %r",
+                    self._what,
+                    RETRY_EVERY,
+                    exc,
+                )
+            self._failed_looks += 1
             return None
+        if self._failed_looks:
+            log.info("listed %s again after %d failed tries", self._what, self._failed_looks)
+            self._failed_looks = 0
+        return found
 
     async def _until_due(self, deadline: float) -> bool:
         """Wait until ``deadline``, a poke or a change; True for a change."""
