@@ -53,6 +53,12 @@ class Metrics:
             ["webhook"],
             registry=r,
         )
+        self.replayed = LoopCounter(
+            "hookstream_replayed_deliveries",
+            "Deliveries written again by replays (POST /webhooks/{id}/replay)",
+            ["webhook"],
+            registry=r,
+        )
         self.deliveries = LoopCounter(
             "hookstream_deliveries",
             "Delivery attempts by outcome (success, failed, timeout, error, skipped)",

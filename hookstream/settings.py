@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # exported over OTLP/HTTP only when an endpoint is set (hookstream/tracing.py).
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    # Deliveries a replay writes per second at most (agents/replay_webhooks.py;
+    # a webhook's own rateLimit lowers it): live deliveries keep their place.
+    replay_rate: float = Field(default=200.0, gt=0)
     )
     otel_exporter_otlp_traces_endpoint: str | None = Field(
         default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

@@ -23,6 +23,7 @@ from faust.app.base import BootStrategy
 from agents.deliver_webhooks import DeliverWebhooks
 from agents.delivery_consumer import DeliveryConsumer
 from agents.retry_deliveries import RetryDeliveries
+from agents.replay_webhooks import ReplayWebhooks
 from agents.route_events import RouteEvents
 from agents.run_flows import FlowRunner, RunFlows
 from hookstream.catalogue import CatalogueWriter
@@ -38,6 +39,7 @@ from hookstream.tracing import Tracing
 from schemas.flows import Flow
 from schemas.webhooks import Webhook
 from streams.broker_compat import faust_broker_options
+from schemas.replays import ReplayRecord, decode_replay_record
 from streams.collector import freeze_loaded_state
 from streams.kafka import (
     EndOffsets,
@@ -58,6 +60,7 @@ from streams.topics import (
     LEGACY_FLOWS_GROUP,
     RETRY_GROUP,
     ROUTE_GROUP,
+    REPLAYS,
     WEBHOOKS,
     WORKER_APP_ID,
     core_topics,
@@ -83,6 +86,7 @@ class WorkerRuntime:
         self.route: RouteEvents | None = None
         self.deliver: DeliverWebhooks | None = None
         self.retry: RetryDeliveries | None = None
+        self.replay: ReplayWebhooks | None = None
         self.memberships: dict[str, SlotMembership] = {}
         self.stall_watch = StallWatch(lambda: self.loops)
         self._watch_task: asyncio.Task[None] | None = None
@@ -151,6 +155,20 @@ class WorkerRuntime:
     def _build_delivery(self, bootstrap: str) -> None:
         settings, metrics = self.settings, self.metrics
         # Its own producer with big batches: log records never queue behind
+        replays: CompactedTable[ReplayRecord] = CompactedTable(
+            self.views, REPLAYS, decode_replay_record
+        )
+        self.replay = ReplayWebhooks(
+            bootstrap=bootstrap,
+            replays=replays,
+            webhooks=self.webhooks,
+            membership=self.memberships["route"],
+            producer=self.producer,
+            event_topics=settings.event_topics,
+            rate=settings.replay_rate,
+            metrics=self.metrics,
+            **self._supervised,
+        )
         # (or hold back) the deliveries and retries the main producer carries.
         self.log_producer = new_producer(bootstrap, linger_ms=20, max_batch_size=1024 * 1024)
         self.delivery_log = queued_delivery_log(self.log_producer, metrics)
@@ -212,6 +230,7 @@ class WorkerRuntime:
         ]
 
     async def start(self) -> None:
+            *([self.replay] if self.replay is not None else []),
         self._build()
         self._built = True
         await self.topics.start()
@@ -233,6 +252,8 @@ class WorkerRuntime:
         # retry group and the membership groups at the same time.
         groups = [self.retry, self.run_flows, *self.memberships.values()]
         await asyncio.gather(*(loop.start() for loop in groups if loop is not None))
+        if self.replay is not None:
+            await self.replay.start()
         self._watch_task = asyncio.create_task(self.stall_watch.run(), name="stall-watch")
         freeze_loaded_state()  # streams/collector.py
         self.started.set()
@@ -270,6 +291,7 @@ class WorkerRuntime:
     def ready(self) -> bool:
         """Tables loaded and every loop running (not down, backing off or stalled)."""
         if not self._built or not self.started.is_set():
+            *([self.replay.stop] if self.replay is not None else []),
             return False
         tables = self.webhooks.ready and self.flows.ready
         running = all(loop.running for loop in self.loops)

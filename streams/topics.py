@@ -27,6 +27,9 @@ ENTITIES = "hookstream.entities"
 INBOUND_SEEN = "hookstream.inbound-seen"
 # One record per request to a known listener (key listener id): GET /listeners/{id}/requests.
 INBOUND_LOG = "hookstream.inbound-log"
+# Replays of webhooks' history (schemas/replays.py): the request and its
+# progress (key replay id), and cancel marks (key replay id + "/cancel").
+REPLAYS = "hookstream.replays"
 
 
 # Worker membership: the partitions of this fixed topic ("slots") are shared
@@ -110,6 +113,9 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
         TopicSpec(INBOUND_SEEN, 1, {"cleanup.policy": "compact,delete", "retention.ms": WEEK_MS}),
         # Read from the start by every API process: kept 7 days.
         TopicSpec(INBOUND_LOG, 4, {"retention.ms": WEEK_MS}),
+        # Progress is written every second while a replay runs: read from the
+        # start by every API and worker, so kept bounded (a week).
+        TopicSpec(REPLAYS, 1, {"cleanup.policy": "compact,delete", "retention.ms": WEEK_MS}),
         TopicSpec(WORKER_SLOTS, SLOT_COUNT),
     ]
 

@@ -16,6 +16,7 @@ from hookstream.api import (
     filters,
     flows,
     listeners,
+    replays,
     tenants,
     webhooks,
 )
@@ -83,6 +84,7 @@ ROUTES: list[Route] = [
         "GET",
         "/api/v1/whoami",
         whoami,
+    *replays.ROUTES,
         "The role of the presented token",
         ANY_ROLE,
         {

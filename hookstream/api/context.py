@@ -14,6 +14,7 @@ from hookstream.api.auth import PORTAL_CHECK_KEY, Caller, PortalCheck
 from hookstream.api.flow_store import FlowStore
 from hookstream.api.lag import LagProbe
 from hookstream.api.listener_store import ListenerStore
+from hookstream.api.replay_store import ReplayStore
 from hookstream.api.stats import StatsAggregator
 from hookstream.api.views import DeadLetterView, DeliveryLogView
 from hookstream.api.webhook_store import WebhookStore
@@ -27,6 +28,7 @@ from hookstream.tenants.store import TenantStore
 from hookstream.tenants.tokens import PortalTokens, admitted, signing_key
 from schemas.flows import Flow
 from schemas.listeners import Listener
+from schemas.replays import decode_replay_record
 from schemas.tenants import Tenant
 from schemas.webhooks import Webhook
 from streams.kafka import TopicAdmin, broker_reachable, new_producer, stop_quietly
@@ -40,6 +42,7 @@ from streams.topics import (
     FLOWS,
     INBOUND_LOG,
     LISTENERS,
+    REPLAYS,
     TENANTS,
     WEBHOOKS,
     core_topics,
@@ -79,6 +82,7 @@ class ApiContext:
     attempter: Attempter
     tenants: TenantStore
     portal: PortalTokens
+    replays: ReplayStore
 
     @property
     def views(self) -> list[TopicView]:
@@ -93,6 +97,7 @@ class ApiContext:
             self.inbound_log,
             self.event_types,
             self.entities,
+            self.replays.table,
         ]
 
     @property
@@ -177,6 +182,9 @@ def kafka_resources(
             ),
             tenants=TenantStore(
                 table=CompactedTable(reader, TENANTS, Tenant.from_json), producer=producer
+            ),
+            replays=ReplayStore(
+                table=CompactedTable(reader, REPLAYS, decode_replay_record), producer=producer
             ),
             # Keyed from the same secret key as the box (its own derived key).
             portal=PortalTokens(

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from hookstream.api.context import CONTEXT_KEY
+from hookstream.api.replays import backfill, pop_replay_from
 from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Route
 from hookstream.api.tenant_scope import caller_tenant, with_caller_tenant
 from hookstream.api.tenants import require_tenant
@@ -39,9 +40,14 @@ async def list_webhooks(request: web.Request) -> web.Response:
 
 
 async def create_webhook(request: web.Request) -> web.Response:
-    webhook = await webhooks_of(request).create(await webhook_body(request))
+    body = await webhook_body(request)
+    replay_from = pop_replay_from(body)
+    webhook = await webhooks_of(request).create(body)
+    view = webhook.public()
+    if replay_from is not None:  # backfill: its history since then, as a replay
+        view["replay"] = await backfill(request, webhook.id, replay_from)
     location = f"{BASE}/{webhook.id}"
-    return json_response(webhook.public(), status=201, headers={"Location": location})
+    return json_response(view, status=201, headers={"Location": location})
 
 
 async def get_webhook(request: web.Request) -> web.Response:

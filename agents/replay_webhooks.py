@@ -1,0 +1,309 @@
+"""replay_webhooks: deliver a webhook's history again, from the event topics.
+
+A replay (schemas/replays.py, on ``hookstream.replays``) names a webhook and
+a time range. The worker owning the replay (its slot among the routing
+workers' slots, streams/membership.py) reads every event topic from the
+range's start (Kafka's offsets for times; see streams/broker_compat.py for
+Tansu) up to the ends found when it began, and writes a delivery to the
+webhook's own delivery topic for every event in the range that the
+webhook's *current* event types, tenant and filter take. A delivery has the
+id the live delivery of that event had (``Delivery.for_event``: webhook id +
+event id), so receivers deduplicate replayed events they already have.
+
+Live traffic is never starved: replayed deliveries are written at a bounded
+rate (``HOOKSTREAM_REPLAY_RATE`` per second, and never faster than the
+webhook's own ``rateLimit``), so the webhook's lanes keep room for live
+deliveries between them, and other webhooks are not involved at all. The
+replay's own reading is a consumer of its own, in no group.
+
+Progress (positions, counts) is saved about every second, after the
+deliveries written so far are acknowledged: a worker that takes a replay
+over (a restart, slots moving) resumes there, re-sending at most a second's
+worth with the same delivery ids. A cancel mark stops it at the next batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hookstream.config_writes import write_config
+from hookstream.delivery.matching import Subscription
+from hookstream.delivery.rate_limit import RateLimiter
+from hookstream.metrics import Metrics
+from schemas.cloudevents import read_record
+from schemas.deliveries import Delivery
+from schemas.events import InvalidEventError
+from schemas.replays import (
+    FINISHED,
+    Replay,
+    ReplayRecord,
+    cancel_key,
+    partition_key,
+    split_partition_key,
+)
+from schemas.timestamps import utc_now_iso
+from schemas.webhooks import RateLimit, Webhook
+from streams.broker_compat import offsets_for_time_lower_bound, true_end_offsets
+from streams.history import history_consumer, partitions_of, read_between
+from streams.kafka import TrackingProducer, stop_quietly
+from streams.membership import SlotMembership, slot_of
+from streams.service import SupervisedLoop, no_restart_hook
+from streams.table import CompactedTable
+from streams.topics import REPLAYS, delivery_topic
+
+log = logging.getLogger(__name__)
+
+LOOK_EVERY = 1.0  # seconds between looks for replays to start or stop
+SAVE_EVERY = 1.0  # seconds between progress records of a running replay
+
+
+def _partition(key: str) -> TopicPartition:
+    return TopicPartition(*split_partition_key(key))
+
+
+def _millis(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+@dataclass
+class Run:
+    """A replay running in this worker: its task and its last saved-worthy
+    state (everything in it is acknowledged)."""
+
+    state: Replay
+    task: asyncio.Task[None] | None = None
+    subscription: Subscription | None = None
+    limiter: RateLimiter | None = None
+    saved_at: float = field(default_factory=time.monotonic)
+
+
+class ReplayWebhooks(SupervisedLoop):
+    name = "replay_webhooks"
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        replays: CompactedTable[ReplayRecord],
+        webhooks: CompactedTable[Webhook],
+        membership: SlotMembership,
+        producer: TrackingProducer,
+        event_topics: str,
+        rate: float,
+        metrics: Metrics,
+        on_restart: Callable[[str], None] = no_restart_hook,
+    ) -> None:
+        super().__init__(on_restart=on_restart)
+        self._bootstrap = bootstrap
+        self._replays = replays
+        self._webhooks = webhooks
+        self._membership = membership
+        self._producer = producer
+        self._event_topics = event_topics
+        self._rate = rate
+        self._metrics = metrics
+        self._runs: dict[str, Run] = {}
+        membership.on_change(release=self._release_all, assigned=self._nothing)
+
+    # -- lifecycle ----------------------------------------------------------
+    async def setup(self) -> None:
+        await self._replays.start()
+        await self._replays.wait_ready()
+
+    async def teardown(self) -> None:
+        await self._release_all()
+
+    async def recover(self) -> None:
+        await self._release_all()
+
+    async def _nothing(self) -> None:
+        """Newly owned replays are started by the next look."""
+
+    async def _release_all(self) -> None:
+        """Stop every run and save where it got (slots move, or stopping)."""
+        runs, self._runs = list(self._runs.values()), {}
+        for run in runs:
+            await self._stop(run, cancelled=False)
+
+    async def _stop(self, run: Run, *, cancelled: bool) -> None:
+        """Stop a run's task and save its last acknowledged state: cancelled,
+        or running for whoever owns it next."""
+        if run.task is not None:
+            run.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run.task
+        if run.state.status != "running":
+            return  # finished meanwhile, and saved
+        if cancelled:
+            run.state = run.state.with_(status="cancelled")
+        elif not run.state.ends:
+            return  # nothing read yet: the next owner starts it afresh
+        try:
+            await self._save(run.state)
+        except KafkaError:
+            log.warning(
+                "replay=%s progress not saved; it resumes from an earlier point",
+                run.state.replay_id,
+            )
+
+    # -- which replays run here ----------------------------------------------
+    def owns(self, replay_id: str) -> bool:
+        return slot_of(f"{REPLAYS}/{replay_id}", 0) in self._membership.slots
+
+    def cancelled(self, replay_id: str) -> bool:
+        return self._replays.get(cancel_key(replay_id)) is not None
+
+    async def run(self) -> None:
+        while True:
+            wanted = {
+                record.replay_id: record
+                for record in self._replays.values()
+                if isinstance(record, Replay)
+                and record.status not in FINISHED
+                and self.owns(record.replay_id)
+            }
+            for replay_id, run in list(self._runs.items()):
+                if run.task is not None and run.task.done():
+                    del self._runs[replay_id]  # finished (its outcome is saved)
+                elif self.cancelled(replay_id) or replay_id not in wanted:
+                    # Now, not at its next batch: it may be waiting out a
+                    # slow rate limit.
+                    del self._runs[replay_id]
+                    await self._stop(run, cancelled=self.cancelled(replay_id))
+            for replay_id, replay in wanted.items():
+                if replay_id not in self._runs:
+                    run = self._runs[replay_id] = Run(replay)
+                    run.task = asyncio.create_task(self._run(run), name=f"replay:{replay_id}")
+            await asyncio.sleep(LOOK_EVERY)
+
+    # -- one replay -----------------------------------------------------------
+    async def _run(self, run: Run) -> None:
+        consumer = history_consumer(
+            self._bootstrap, client_id=f"hookstream-replay-{run.state.replay_id}"
+        )
+        try:
+            await consumer.start()
+            await self._replay(consumer, run)
+        except (KafkaError, OSError, ValueError) as exc:
+            log.exception("replay=%s failed", run.state.replay_id)
+            run.state = run.state.with_(status="failed", error=f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(KafkaError):
+                await self._save(run.state)
+        finally:
+            await stop_quietly(consumer, f"replay {run.state.replay_id}")
+
+    async def _replay(self, consumer: AIOKafkaConsumer, run: Run) -> None:
+        replay = run.state
+        since, until = _millis(replay.since), _millis(replay.until)
+        if replay.ends:  # taken over: resume where it got
+            ends = {TopicPartition(*split_partition_key(k)): v for k, v in replay.ends.items()}
+            starts = {
+                TopicPartition(*split_partition_key(k)): v for k, v in replay.positions.items()
+            }
+        else:
+            partitions = await partitions_of(consumer, self._event_topics)
+            ends = await true_end_offsets(consumer, partitions)
+            starts = await offsets_for_time_lower_bound(consumer, since, ends)
+            run.state = replay.with_(
+                ends={partition_key(tp.topic, tp.partition): end for tp, end in ends.items()},
+                positions={partition_key(tp.topic, tp.partition): o for tp, o in starts.items()},
+            )
+            await self._save(run.state)
+        topic = delivery_topic(replay.webhook_id)
+        await self._producer.track([topic])
+        async for records in read_between(consumer, starts, ends):
+            if not await self._still_wanted(run):
+                return
+            await self._deliver(run, topic, [r for r in records if since <= r.timestamp <= until])
+            positions = dict(run.state.positions)
+            for tp in consumer.assignment():
+                positions[partition_key(tp.topic, tp.partition)] = await consumer.position(tp)
+            run.state = run.state.with_(positions=positions)
+            if time.monotonic() - run.saved_at >= SAVE_EVERY:
+                await self._save(run.state)
+                run.saved_at = time.monotonic()
+        if await self._still_wanted(run):
+            run.state = run.state.with_(status="done")
+            await self._save(run.state)
+            log.info(
+                "replay=%s webhook=%s done scanned=%d matched=%d",
+                replay.replay_id,
+                replay.webhook_id,
+                run.state.scanned,
+                run.state.matched,
+            )
+
+    async def _still_wanted(self, run: Run) -> bool:
+        """False when cancelled (saved as such) or its webhook is gone."""
+        replay_id = run.state.replay_id
+        if self.cancelled(replay_id):
+            run.state = run.state.with_(status="cancelled")
+            await self._save(run.state)
+            return False
+        webhook = self._webhooks.get(run.state.webhook_id)
+        if webhook is None:
+            run.state = run.state.with_(status="failed", error="the webhook was deleted")
+            await self._save(run.state)
+            return False
+        if run.subscription is None or run.subscription.webhook is not webhook:
+            # The webhook's current events, tenant, filter and rate limit.
+            run.subscription = Subscription.of(webhook)
+            run.limiter = RateLimiter(self._limit_for(webhook))
+        return True
+
+    def _limit_for(self, webhook: Webhook) -> RateLimit:
+        per_second = self._rate
+        if webhook.rate_limit is not None:
+            per_second = min(
+                per_second, webhook.rate_limit.requests / webhook.rate_limit.per_seconds
+            )
+        # Whole numbers of requests: over a longer window when below 1/s.
+        if per_second >= 1:
+            return RateLimit(requests=int(per_second), per_seconds=1)
+        return RateLimit(requests=1, per_seconds=1 / per_second)
+
+    async def _deliver(self, run: Run, topic: str, records: list[Any]) -> None:
+        assert run.subscription is not None and run.limiter is not None
+        webhook_id = run.subscription.webhook.id
+        acks: list[asyncio.Future[Any]] = []
+        matched = 0
+        for record in records:
+            try:
+                event = read_record(
+                    record.value, record.timestamp, key=record.key, headers=record.headers
+                ).event
+            except InvalidEventError:
+                continue  # the router sent it to hookstream.invalid-events
+            if not run.subscription.accepts(event):
+                continue
+            matched += 1
+            await run.limiter.acquire()
+            delivery = Delivery.for_event(webhook_id, event)  # the live delivery's id
+            acks.append(
+                await self._producer.send(
+                    topic, key=event.entity_id.encode(), value=delivery.to_json()
+                )
+            )
+        for ack in acks:
+            await ack
+        self._metrics.replayed.labels(webhook_id).inc(len(acks))
+        state = run.state
+        run.state = state.with_(
+            scanned=state.scanned + len(records),
+            matched=state.matched + matched,
+            queued=state.queued + len(acks),
+        )
+
+    async def _save(self, replay: Replay) -> None:
+        saved = replay.with_(updated_at=utc_now_iso())
+        await write_config(self._producer, self._replays, saved.replay_id, saved.to_json())

@@ -1,0 +1,156 @@
+"""Replay from Kafka history, end to end: the same delivery ids as the live
+deliveries, backfill on create, progress and cancel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from hookstream.testing.api import ApiClient, live_webhook
+from hookstream.testing.eventually import eventually
+from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.receiver import Receiver
+from schemas.deliveries import delivery_id_for
+from tests.conftest import send_event
+
+DELIVERY_ID = "X-Etl-Webhook-Event-Id"
+
+
+def order(unique: str, n: int, total: int) -> dict[str, Any]:
+    return {
+        "eventId": f"e-{unique}-{n}",
+        "eventType": f"order.replayed.{unique}",
+        "entityId": str(n),
+        "entity": {"total": total},
+    }
+
+
+async def replay_state(api: ApiClient, webhook_id: str, replay_id: str) -> dict[str, Any]:
+    status, body = await api.call("GET", f"/api/v1/webhooks/{webhook_id}/replays/{replay_id}")
+    assert status == 200, body
+    return body  # type: ignore[no-any-return]
+
+
+async def until_finished(api: ApiClient, webhook_id: str, replay_id: str) -> dict[str, Any]:
+    async def finished() -> dict[str, Any] | None:
+        state = await replay_state(api, webhook_id, replay_id)
+        return state if state["status"] != "running" else None
+
+    return await eventually(finished, timeout=90, message=f"replay {replay_id} never finished")
+
+
+async def test_replay_delivers_again_with_the_live_delivery_ids(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    event_type = f"order.replayed.{unique}"
+    webhook = await live_webhook(
+        api, worker, name="live", url=f"{receiver.url}/live", events=[event_type]
+    )
+    for n, total in enumerate((5, 50, 500), start=1):
+        await send_event(producer, order(unique, n, total))
+    live = await receiver.wait_for("/live", count=3)
+    live_ids = {receiver.header(r, DELIVERY_ID) for r in live}
+
+    status, body = await api.call(
+        "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
+    )
+    assert status == 202, body
+    assert body["status"] == "running" and body["replayId"].startswith("rpl_")
+    again = await receiver.wait_for("/live", count=6)
+    assert {receiver.header(r, DELIVERY_ID) for r in again[3:]} == live_ids
+    state = await until_finished(api, webhook["id"], body["replayId"])
+    assert state["status"] == "done", state
+    assert (state["matched"], state["queued"]) == (3, 3)
+    assert state["scanned"] >= 3
+
+    # replayFrom: a new webhook, with a filter, backfilled from the same time.
+    status, created = await api.call(
+        "POST",
+        "/api/v1/webhooks",
+        json={
+            "name": "backfilled",
+            "url": f"{receiver.url}/backfill",
+            "events": [event_type],
+            "filter": {"entity": {"total": {"$gte": 50}}},
+            "replayFrom": since,
+        },
+    )
+    assert status == 201, created
+    api.created.append(created["id"])
+    assert created["replay"]["status"] == "running"
+    backfilled = await receiver.wait_for("/backfill", count=2)
+    assert {orjson.loads(r.body)["eventId"] for r in backfilled} == {
+        f"e-{unique}-2",
+        f"e-{unique}-3",
+    }
+    assert {receiver.header(r, DELIVERY_ID) for r in backfilled} == {
+        delivery_id_for(created["id"], f"e-{unique}-{n}") for n in (2, 3)
+    }
+    state = await until_finished(api, created["id"], created["replay"]["replayId"])
+    assert (state["status"], state["matched"]) == ("done", 2)
+
+
+async def test_a_replay_can_be_cancelled(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    event_type = f"order.replayed.{unique}"
+    # One request a minute: the replay writes no faster, so it is surely running.
+    webhook = await live_webhook(
+        api,
+        worker,
+        name="slow",
+        url=f"{receiver.url}/slow",
+        events=[event_type],
+        rateLimit={"requests": 1, "perSeconds": 60},
+    )
+    for n in range(1, 4):
+        await send_event(producer, order(unique, n, n))
+    await receiver.wait_for("/slow", count=1)
+    status, body = await api.call(
+        "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
+    )
+    assert status == 202, body
+    replay_id = body["replayId"]
+    status, body = await api.call("DELETE", f"/api/v1/webhooks/{webhook['id']}/replays/{replay_id}")
+    assert (status, body["status"]) == (200, "cancelled")
+
+    async def stopped() -> bool:
+        return (await replay_state(api, webhook["id"], replay_id))["status"] == "cancelled"
+
+    await eventually(stopped, timeout=60, message="the replay never stopped")
+    status, listed = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}/replays")
+    assert status == 200 and [r["replayId"] for r in listed["data"]] == [replay_id]
+
+
+async def test_replay_requests_are_checked(api: ApiClient, unique: str) -> None:
+    webhook = await api.create_webhook(name="x", url="https://example.com/h")
+    path = f"/api/v1/webhooks/{webhook['id']}/replay"
+    status, _ = await api.call("POST", path, json={"since": "yesterday"})
+    assert status == 422
+    status, _ = await api.call(
+        "POST", path, json={"since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"}
+    )
+    assert status == 422
+    status, _ = await api.call("POST", "/api/v1/webhooks/wh_missing/replay", json={"since": "x"})
+    assert status in (404, 422)
+    status, body = await api.call(
+        "POST",
+        "/api/v1/webhooks",
+        json={"name": "y", "url": "https://example.com/h", "replayFrom": "soon"},
+    )
+    assert status == 422 and body["error"]["details"][0]["field"] == "replayFrom"
+    status, _ = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}/replays/rpl_nope")
+    assert status == 404
