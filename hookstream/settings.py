@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     delivery_partitions: int = 4
     # Concurrent requests per delivery-topic partition.
     delivery_concurrency: int = 8
+    # Deliveries a replay writes per second at most (agents/replay_webhooks.py;
+    # a webhook's own rateLimit lowers it): live deliveries keep their place.
+    replay_rate: float = Field(default=200.0, gt=0)
     # One tenant's deliveries in flight at once in a worker (hookstream/tenants/
     # fairness.py): a tenant whose endpoints hang cannot hold the connection
     # slots (1 000 per worker) every other tenant needs.
@@ -79,9 +82,6 @@ class Settings(BaseSettings):
     # exported over OTLP/HTTP only when an endpoint is set (hookstream/tracing.py).
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
-    # Deliveries a replay writes per second at most (agents/replay_webhooks.py;
-    # a webhook's own rateLimit lowers it): live deliveries keep their place.
-    replay_rate: float = Field(default=200.0, gt=0)
     )
     otel_exporter_otlp_traces_endpoint: str | None = Field(
         default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

@@ -22,8 +22,8 @@ from faust.app.base import BootStrategy
 
 from agents.deliver_webhooks import DeliverWebhooks
 from agents.delivery_consumer import DeliveryConsumer
-from agents.retry_deliveries import RetryDeliveries
 from agents.replay_webhooks import ReplayWebhooks
+from agents.retry_deliveries import RetryDeliveries
 from agents.route_events import RouteEvents
 from agents.run_flows import FlowRunner, RunFlows
 from hookstream.catalogue import CatalogueWriter
@@ -37,9 +37,9 @@ from hookstream.settings import Settings
 from hookstream.tenants.fairness import TenantSlots
 from hookstream.tracing import Tracing
 from schemas.flows import Flow
+from schemas.replays import ReplayRecord, decode_replay_record
 from schemas.webhooks import Webhook
 from streams.broker_compat import faust_broker_options
-from schemas.replays import ReplayRecord, decode_replay_record
 from streams.collector import freeze_loaded_state
 from streams.kafka import (
     EndOffsets,
@@ -58,9 +58,9 @@ from streams.topics import (
     FLOWS,
     FLOWS_GROUP,
     LEGACY_FLOWS_GROUP,
+    REPLAYS,
     RETRY_GROUP,
     ROUTE_GROUP,
-    REPLAYS,
     WEBHOOKS,
     WORKER_APP_ID,
     core_topics,
@@ -84,9 +84,9 @@ class WorkerRuntime:
         self._built = False
         self.started = asyncio.Event()
         self.route: RouteEvents | None = None
+        self.replay: ReplayWebhooks | None = None
         self.deliver: DeliverWebhooks | None = None
         self.retry: RetryDeliveries | None = None
-        self.replay: ReplayWebhooks | None = None
         self.memberships: dict[str, SlotMembership] = {}
         self.stall_watch = StallWatch(lambda: self.loops)
         self._watch_task: asyncio.Task[None] | None = None
@@ -151,10 +151,6 @@ class WorkerRuntime:
             tracing=self.tracing,
             **self._supervised,
         )
-
-    def _build_delivery(self, bootstrap: str) -> None:
-        settings, metrics = self.settings, self.metrics
-        # Its own producer with big batches: log records never queue behind
         replays: CompactedTable[ReplayRecord] = CompactedTable(
             self.views, REPLAYS, decode_replay_record
         )
@@ -169,6 +165,10 @@ class WorkerRuntime:
             metrics=self.metrics,
             **self._supervised,
         )
+
+    def _build_delivery(self, bootstrap: str) -> None:
+        settings, metrics = self.settings, self.metrics
+        # Its own producer with big batches: log records never queue behind
         # (or hold back) the deliveries and retries the main producer carries.
         self.log_producer = new_producer(bootstrap, linger_ms=20, max_batch_size=1024 * 1024)
         self.delivery_log = queued_delivery_log(self.log_producer, metrics)
@@ -226,11 +226,11 @@ class WorkerRuntime:
             self.views,
             *self.agents,
             self.run_flows,
+            *([self.replay] if self.replay is not None else []),
             *self.memberships.values(),
         ]
 
     async def start(self) -> None:
-            *([self.replay] if self.replay is not None else []),
         self._build()
         self._built = True
         await self.topics.start()
@@ -248,12 +248,12 @@ class WorkerRuntime:
         for manual in (self.route, self.deliver):
             if manual is not None:
                 await manual.start()
+        if self.replay is not None:
+            await self.replay.start()
         # Group joins take about half the session timeout on Tansu: join the
         # retry group and the membership groups at the same time.
         groups = [self.retry, self.run_flows, *self.memberships.values()]
         await asyncio.gather(*(loop.start() for loop in groups if loop is not None))
-        if self.replay is not None:
-            await self.replay.start()
         self._watch_task = asyncio.create_task(self.stall_watch.run(), name="stall-watch")
         freeze_loaded_state()  # streams/collector.py
         self.started.set()
@@ -273,6 +273,7 @@ class WorkerRuntime:
         steps: list[Callable[[], Awaitable[None]]] = [
             *(membership.stop for membership in self.memberships.values()),
             *(agent.stop for agent in self.agents),
+            *([self.replay.stop] if self.replay is not None else []),
             self.run_flows.stop,
             self.views.stop,
         ]
@@ -291,7 +292,6 @@ class WorkerRuntime:
     def ready(self) -> bool:
         """Tables loaded and every loop running (not down, backing off or stalled)."""
         if not self._built or not self.started.is_set():
-            *([self.replay.stop] if self.replay is not None else []),
             return False
         tables = self.webhooks.ready and self.flows.ready
         running = all(loop.running for loop in self.loops)
