@@ -6,12 +6,19 @@ import { h, append, button, field, headersTable, notice, pretty, select, statusL
 const OUTCOMES = ['success', 'http_error', 'timeout', 'connection_error', 'refused'];
 const REFRESH_MS = 3000;
 
+// A webhook with payloadFormat cloudevents sends a structured-mode CloudEvent.
+function isCloudEvent(headers) {
+  const type = Object.entries(headers || {}).find(([name]) => name.toLowerCase() === 'content-type')?.[1] || '';
+  return type.toLowerCase().startsWith('application/cloudevents+json');
+}
+
 function requestView(req) {
   if (!req) return h('p', { class: 'empty', text: 'No request recorded.' });
+  const title = isCloudEvent(req.headers) ? 'Request body: CloudEvent (structured mode)' : 'Request body';
   return h('div', { class: 'request' },
     h('p', {}, h('code', { text: `${req.method} ${req.url}` })),
     h('h4', { text: 'Request headers' }), headersTable(req.headers),
-    h('h4', { text: 'Request body' }), h('pre', { 'aria-label': 'Request body', text: pretty(req.body) || '(empty)' }));
+    h('h4', { text: title }), h('pre', { 'aria-label': 'Request body', text: pretty(req.body) || '(empty)' }));
 }
 
 function responseView(res, attempt) {

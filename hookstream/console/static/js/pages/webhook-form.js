@@ -20,6 +20,8 @@ export async function render(root, ctx) {
   const url = h('input', { name: 'url', type: 'url', value: current?.url || '', required: true, placeholder: 'https://example.com/hook' });
   const method = select('method', [['POST'], ['GET']], current?.method || 'POST');
   const contentType = select('contentType', [['application/json'], ['application/x-www-form-urlencoded']], current?.contentType || 'application/json');
+  // cloudevents: the body is a structured-mode CloudEvent (a JSON POST), signed like the etl body.
+  const payloadFormat = select('payloadFormat', [['etl', 'etl (the event fields)'], ['cloudevents', 'CloudEvents 1.0 (structured mode)']], current?.payloadFormat || 'etl');
   const includeEntity = checkbox('Include entity', { name: 'includeEntity', checked: !!current?.includeEntity });
   const enabled = checkbox('Enabled', { name: 'enabled', checked: current ? current.enabled : true });
 
@@ -62,6 +64,7 @@ export async function render(root, ctx) {
     field('Name', name, { name: 'name' }),
     field('URL', url, { name: 'url' }),
     h('div', { class: 'row' }, field('Method', method, { name: 'method' }), field('Content type', contentType, { name: 'contentType' })),
+    field('Payload format', payloadFormat, { name: 'payloadFormat', hint: 'CloudEvents sends application/cloudevents+json (POST, JSON): id = the delivery id, data = the entity.' }),
     includeEntity, enabled, events,
     h('fieldset', { class: 'group' },
       h('legend', { text: 'Signing' }),
@@ -86,6 +89,7 @@ export async function render(root, ctx) {
   function body() {
     const data = {
       name: name.value, url: url.value, method: method.value, contentType: contentType.value,
+      payloadFormat: payloadFormat.value,
       includeEntity: includeEntity.querySelector('input').checked,
       enabled: enabled.querySelector('input').checked,
       signatureScheme: scheme.value, description: description.value,
