@@ -21,7 +21,7 @@ from hookstream.api import (
     webhooks,
 )
 from hookstream.api.auth import CALLER_KEY, auth_middleware
-from hookstream.api.context import kafka_resources
+from hookstream.api.context import CONTEXT_KEY, kafka_resources
 from hookstream.api.openapi import document
 from hookstream.api.routes import ANY_ROLE, PUBLIC, Route, register
 from hookstream.api.tenant_scope import check_tenant_routes, tenant_scope
@@ -62,8 +62,14 @@ async def whoami(request: web.Request) -> web.Response:
     caller = request[CALLER_KEY]
     if caller.tenant_id is None:
         return json_response({"role": caller.role})
+    tenant = request.app[CONTEXT_KEY].tenants.find(caller.tenant_id)
     return json_response(
-        {"role": caller.role, "tenantId": caller.tenant_id, "readOnly": caller.read_only}
+        {
+            "role": caller.role,
+            "tenantId": caller.tenant_id,
+            "tenantName": tenant.name if tenant is not None else caller.tenant_id,
+            "readOnly": caller.read_only,
+        }
     )
 
 
@@ -78,13 +84,13 @@ ROUTES: list[Route] = [
     *events.ROUTES,
     *dry_runs.ROUTES,
     *filters.ROUTES,
+    *replays.ROUTES,
     *dashboard.ROUTES,
     *tenants.ROUTES,
     Route(
         "GET",
         "/api/v1/whoami",
         whoami,
-    *replays.ROUTES,
         "The role of the presented token",
         ANY_ROLE,
         {

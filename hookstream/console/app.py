@@ -14,6 +14,7 @@ from aiohttp import web
 
 STATIC_DIR = Path(__file__).parent / "static"
 UI_PATH = "/ui/"
+PORTAL_PATH = "/ui/portal"
 ASSETS_PATH = "/ui/assets"
 INDEX_FILE = "index.html"
 ASSETS_MARKER = "{{assets}}"
@@ -103,4 +104,6 @@ def add_console(app: web.Application) -> None:
     app.router.add_get("/", to_console)
     app.router.add_get("/ui", to_console)
     app.router.add_get(UI_PATH, index)
+    # A tenant's portal: the same page, in tenant mode (its token arrives in the fragment).
+    app.router.add_get(PORTAL_PATH, index)
     app.router.add_get(ASSETS_PATH + "/{version}/{path:.+}", asset)

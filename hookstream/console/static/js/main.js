@@ -16,22 +16,45 @@ const PAGES = [
   [/^flows$/, () => import('./pages/flows.js'), 'Flows'],
   [/^flows\/new$/, () => import('./pages/flow-form.js'), 'New flow'],
   [/^flows\/([^/]+)$/, () => import('./pages/flow-form.js'), 'Flow'],
+  [/^tenants$/, () => import('./pages/tenants.js'), 'Tenants'],
+  [/^event-types$/, () => import('./pages/event-types.js'), 'Event types'],
 ];
+// The portal (a tenant's token): its webhooks and the event types, nothing else.
+const PORTAL_PAGES = [/^webhooks$/, /^webhooks\/new$/, /^webhooks\/([^/]+)\/events$/, /^webhooks\/([^/]+)$/, /^event-types$/];
+const PORTAL_NAV = new Set(['#/webhooks', '#/event-types']);
+const PORTAL_PATH = '/ui/portal';
+
+// A portal link carries its token in the URL fragment (#token=…), which the
+// browser sends to no server. Keep it in this tab only and take it out of the
+// address bar and the history at once.
+if (window.location.hash.startsWith('#token=')) {
+  api.session.token = decodeURIComponent(window.location.hash.slice('#token='.length));
+  window.history.replaceState(null, '', `${PORTAL_PATH}#/webhooks`);
+}
+const inPortal = () => window.location.pathname === PORTAL_PATH;
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 const signOut = document.getElementById('sign-out');
 let role = null;
+let me = {};
 let leaving = [];
 let signInMessage = '';
 
 const navigate = (hash) => { window.location.hash = hash; };
 
+function portalSignedOut() {
+  clear(view).append(h('div', { class: 'card narrow', role: 'alert' },
+    h('h1', { text: 'This portal link no longer works' }),
+    h('p', { text: 'It has expired or was revoked. Ask for a new link.' })));
+}
+
 function signInPage() {
   nav.hidden = true;
   signOut.hidden = true;
   who.textContent = '';
+  if (inPortal()) return portalSignedOut();
   const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true });
   const status = statusLine();
   const form = h('form', { class: 'card narrow', 'aria-label': 'Sign in' },
@@ -46,7 +69,7 @@ function signInPage() {
     const token = input.value.trim();
     notice(status, 'Checking the token…');
     try {
-      const me = await api.call('GET', '/whoami', undefined, { token });
+      me = await api.call('GET', '/whoami', undefined, { token });
       api.session.token = token;
       role = me.role;
       signInMessage = '';
@@ -57,10 +80,11 @@ function signInPage() {
   });
   clear(view).append(form);
   input.focus();
+  return undefined;
 }
 
 async function learnRole() {
-  const me = await api.get('/whoami');
+  me = await api.get('/whoami');
   role = me.role;
 }
 
@@ -75,6 +99,11 @@ signOut.addEventListener('click', () => {
   api.session.token = null;
   role = null;
   signInMessage = '';
+  if (inPortal()) {
+    window.history.replaceState(null, '', '/ui/#/overview');
+    signInPage();
+    return;
+  }
   navigate('#/overview');
   signInPage();
 });
@@ -89,14 +118,23 @@ async function route() {
       return undefined;
     }
   }
+  const tenant = role === 'tenant';
   nav.hidden = false;
   signOut.hidden = false;
-  who.textContent = `signed in as ${role}`;
-  // A publisher token may only publish: it gets the Send event page alone.
+  who.textContent = tenant
+    ? `${me.tenantName || me.tenantId}${me.readOnly ? ' (read-only)' : ''}`
+    : `signed in as ${role}`;
+  // A publisher token may only publish: it gets the Send event page alone; a
+  // tenant's token gets its webhooks and the event types.
   const publisherOnly = role === 'publisher';
-  for (const a of nav.querySelectorAll('a')) a.hidden = publisherOnly && a.getAttribute('href') !== '#/send';
-  let path = (window.location.hash || '#/overview').replace(/^#\/?/, '') || 'overview';
+  for (const a of nav.querySelectorAll('a')) {
+    const href = a.getAttribute('href');
+    a.hidden = (publisherOnly && href !== '#/send') || (tenant && !PORTAL_NAV.has(href));
+  }
+  const home = tenant ? 'webhooks' : 'overview';
+  let path = (window.location.hash || `#/${home}`).replace(/^#\/?/, '') || home;
   if (publisherOnly && path !== 'send') path = 'send';
+  if (tenant && !PORTAL_PAGES.some((re) => re.test(path))) path = 'webhooks';
   const match = PAGES.map(([re, load, title]) => [path.match(re), load, title]).find(([m]) => m);
   for (const a of nav.querySelectorAll('a')) {
     const current = path === a.getAttribute('href').slice(2) || path.startsWith(`${a.getAttribute('href').slice(2)}/`);
@@ -108,10 +146,11 @@ async function route() {
     return undefined;
   }
   const [m, load, title] = match;
-  document.title = `${title} · hookstream`;
+  document.title = tenant ? `${title} · ${me.tenantName || me.tenantId}` : `${title} · hookstream`;
   const ctx = {
     role,
-    canWrite: role === 'admin',
+    tenant: tenant ? { id: me.tenantId, name: me.tenantName, readOnly: me.readOnly } : null,
+    canWrite: role === 'admin' || (tenant && !me.readOnly),
     canPublish: role === 'admin' || role === 'publisher',
     params: m.slice(1).map(decodeURIComponent),
     navigate,

@@ -5,9 +5,10 @@ import { h, append, ago, button, confirmDialog, notice, statusLine, table } from
 
 // Success ratio (last 60 minutes) and last delivery: from /stats when the
 // server has it, otherwise from each webhook's last 100 attempts.
-async function health(webhooks) {
+async function health(webhooks, ctx) {
   const out = new Map();
-  if (await api.supports('GET', '/stats')) {
+  // /stats covers every tenant: only admins and viewers may read it.
+  if (!ctx.tenant && await api.supports('GET', '/stats')) {
     try {
       const stats = await api.get('/stats');
       for (const row of stats?.webhooks || []) {
@@ -53,7 +54,7 @@ export async function render(root, ctx) {
 
   async function load() {
     const webhooks = await api.list('/webhooks');
-    const stats = await health(webhooks);
+    const stats = await health(webhooks, ctx);
     const rows = webhooks.map((wh) => ({ wh, stat: stats.get(wh.id) || {} }));
     const columns = [
       ['Name', ({ wh }) => h('a', { href: `#/webhooks/${api.enc(wh.id)}`, text: wh.name })],
