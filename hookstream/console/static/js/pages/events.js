@@ -2,6 +2,7 @@
 // expandable to its request and response; redeliver; dead letters.
 import * as api from '../api.js';
 import { h, append, button, field, headersTable, notice, pretty, select, statusLine, table, when } from '../dom.js';
+import { replayButton } from './replay-dialog.js';
 
 const OUTCOMES = ['success', 'http_error', 'timeout', 'connection_error', 'refused'];
 const REFRESH_MS = 3000;
@@ -192,6 +193,7 @@ export async function render(root, ctx) {
   append(root, [
     h('div', { class: 'page-head' },
       h('h1', { text: `View events: ${webhook.name}` }),
+      ctx.canWrite ? replayButton(webhook) : null,
       h('a', { class: 'button', href: '#/webhooks', text: 'Back to webhooks' })),
     h('p', { class: 'muted' }, h('code', { text: `${webhook.method} ${webhook.url}` }), webhook.enabled ? '' : ` — disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}`),
     tablist, panels]);

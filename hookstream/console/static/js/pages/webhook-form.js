@@ -2,6 +2,7 @@
 import * as api from '../api.js';
 import { h, append, button, checkbox, field, notice, select, showErrors, clearErrors, statusLine } from '../dom.js';
 import { rows } from '../rows.js';
+import { filterEditor, rateLimitField } from './webhook-filter.js';
 
 export function whsec() {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
@@ -44,6 +45,16 @@ export async function render(root, ctx) {
     h('div', { class: 'check' }, someRadio, h('label', { for: 'events-some', text: 'Select individual events' })),
     picker);
 
+  // The events as chosen now (the filter editor backtests on those).
+  const chosenEvents = () => {
+    if (allRadio.checked) return ['*'];
+    const picked = typeBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.name.slice(6));
+    const typed = others.value.split(',').map((s) => s.trim()).filter(Boolean);
+    return [...new Set([...picked, ...typed])];
+  };
+  const filter = filterEditor(current, { events: chosenEvents, tenantId: () => current?.tenantId || null });
+  const rateLimit = rateLimitField(current);
+
   // Secret and signature scheme.
   const secret = h('input', { name: 'secret', type: 'text', autocomplete: 'off', placeholder: current?.hasSecret ? 'leave empty to keep the current secret' : '' });
   const removeSecret = current?.hasSecret ? checkbox('Remove the secret', { name: 'removeSecret' }) : null;
@@ -65,7 +76,7 @@ export async function render(root, ctx) {
     field('URL', url, { name: 'url' }),
     h('div', { class: 'row' }, field('Method', method, { name: 'method' }), field('Content type', contentType, { name: 'contentType' })),
     field('Payload format', payloadFormat, { name: 'payloadFormat', hint: 'CloudEvents sends application/cloudevents+json (POST, JSON): id = the delivery id, data = the entity.' }),
-    includeEntity, enabled, events,
+    includeEntity, enabled, h('div', { class: 'two' }, events, filter.element),
     h('fieldset', { class: 'group' },
       h('legend', { text: 'Signing' }),
       field('Secret', secret, { name: 'secret', hint: current?.hasSecret ? `A secret is set${current.previousSecretExpiresAt ? `; the previous one signs until ${current.previousSecretExpiresAt}` : ''}. A new value rotates it (the old one keeps signing for 24 h).` : 'Set to sign each request.' }),
@@ -79,6 +90,7 @@ export async function render(root, ctx) {
     headers.element,
     field('Description', description, { name: 'description' }),
     field('Concurrency', concurrency, { name: 'concurrency', hint: 'Most requests in flight to this endpoint at once. Empty: the server default.' }),
+    rateLimit.element,
     status,
     h('div', { class: 'actions' },
       readOnly ? null : h('button', { type: 'submit', class: 'primary', text: current ? 'Save webhook' : 'Create webhook' }),
@@ -96,12 +108,9 @@ export async function render(root, ctx) {
       headers: Object.fromEntries(headers.values().filter((r) => r.name).map((r) => [r.name, r.value])),
     };
     data.concurrency = concurrency.value === '' ? null : Number(concurrency.value);
-    if (allRadio.checked) data.events = ['*'];
-    else {
-      const picked = typeBoxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.name.slice(6));
-      const typed = others.value.split(',').map((s) => s.trim()).filter(Boolean);
-      data.events = [...new Set([...picked, ...typed])];
-    }
+    data.events = chosenEvents();
+    data.filter = filter.value();
+    data.rateLimit = rateLimit.value();
     if (removeSecret?.querySelector('input').checked) data.secret = null;
     else if (secret.value) data.secret = secret.value;
     else if (!current) data.secret = null;
