@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from bench.cloudevents import cloudevents_figure, tracing_figure
 from bench.harness import LOAD_LINGER_MS, EventProducer, Stack, note, rss_mib, stack
 from bench.raw import (
     CONCURRENCY,
@@ -454,7 +455,19 @@ def print_table() -> None:
         print("| " + " | ".join(row) + " |")
 
 
-FIGURES = ("one", "workers", "fanout", "ingress", "latency", "churn", "topic", "many", "router")
+FIGURES = (
+    "one",
+    "workers",
+    "fanout",
+    "ingress",
+    "latency",
+    "churn",
+    "topic",
+    "many",
+    "router",
+    "cloudevents",
+    "tracing",
+)
 
 
 async def ingress_figure(s: Stack) -> None:
@@ -499,6 +512,11 @@ async def main(only: set[str]) -> None:
             await many_webhooks_figures(s)
         if "latency" in only and len(only) > 1:
             await latency_figures(s, (1000,), late=True)
+        # bench/cloudevents.py: CloudEvents beside plain events, spans exported beside not.
+        if "cloudevents" in only:
+            await cloudevents_figure(s, add)
+        if "tracing" in only:
+            await tracing_figure(s, add, env)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
         if "router" in only:
             await router_only_figure(s)  # stops the stack's worker
