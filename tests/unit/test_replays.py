@@ -1,0 +1,44 @@
+"""Replay records and requests (pure parts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hookstream.api.replay_store import replay_range
+from hookstream.errors import ValidationFailedError
+from schemas.replays import (
+    CancelMark,
+    Replay,
+    cancel_key,
+    decode_replay_record,
+    partition_key,
+    split_partition_key,
+)
+
+
+def test_records_round_trip_and_cancel_marks_are_told_apart() -> None:
+    replay = Replay("rpl_1", "wh_1", "a", "b", "c", "d", positions={"events.x:3": 7})
+    assert decode_replay_record(replay.to_json()) == replay
+    mark = decode_replay_record(CancelMark("rpl_1", "now").to_json())
+    assert mark == CancelMark("rpl_1", "now")
+    assert cancel_key("rpl_1") == "rpl_1/cancel"
+    assert replay.public(cancelled=True)["status"] == "cancelled"
+    assert replay.with_(status="done").public(cancelled=True)["status"] == "done"
+
+
+def test_partition_keys_survive_dots_and_colons_in_topic_names() -> None:
+    assert split_partition_key(partition_key("events.a:b", 12)) == ("events.a:b", 12)
+
+
+def test_until_is_at_most_now_and_not_before_since() -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    since = now - timedelta(days=1)
+    assert replay_range(since, None, now) == (
+        "2026-12-06T00:00:00.000Z",
+        "2026-12-07T00:00:00.000Z",
+    )
+    assert replay_range(since, now + timedelta(days=3), now)[1] == "2026-12-07T00:00:00.000Z"
+    with pytest.raises(ValidationFailedError):
+        replay_range(now + timedelta(hours=1), None, now)
