@@ -43,6 +43,7 @@ from bench.raw import (
     raw_limit,
     raw_produce_limit,
 )
+from bench.tenants import tenant_figures
 from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import read_records
 from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
@@ -467,6 +468,7 @@ FIGURES = (
     "router",
     "cloudevents",
     "tracing",
+    "tenants",
 )
 
 
@@ -490,6 +492,7 @@ async def main(only: set[str]) -> None:
     env = {
         "HOOKSTREAM_DELIVERY_PARTITIONS": str(PARTITIONS),
         "HOOKSTREAM_DELIVERY_CONCURRENCY": str(PER_PARTITION),
+        "HOOKSTREAM_TENANT_MAX_IN_FLIGHT": "100",  # the default (the tests' processes use 8)
     }
     async with stack(**env) as s:
         start = time.monotonic()
@@ -517,6 +520,9 @@ async def main(only: set[str]) -> None:
             await cloudevents_figure(s, add)
         if "tracing" in only:
             await tracing_figure(s, add, env)
+        # bench/tenants.py: a tenant beside another's hanging endpoints; webhooks created/s.
+        if "tenants" in only:
+            await tenant_figures(s, add)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
         if "router" in only:
             await router_only_figure(s)  # stops the stack's worker
