@@ -20,13 +20,14 @@ raise or run long.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from hookstream.filters.values import json_equal, kind, ordered, scalar_key
+from hookstream.filters.values import json_equal, kind, scalar_key
 
 MAX_BYTES = 16 * 1024  # the filter as JSON
 MAX_DEPTH = 12  # nesting of objects and arrays, literals included
@@ -149,7 +150,19 @@ def _constant(answer: bool) -> Predicate:
 def _all_of(checks: list[Predicate]) -> Predicate:
     if len(checks) == 1:
         return checks[0]
-    return lambda doc: all(check(doc) for check in checks)
+    if len(checks) == 2:  # the common case, without a loop
+        first, second = checks
+        return lambda doc: first(doc) and second(doc)
+
+    def every(doc: Any) -> bool:
+        # A plain loop: all() over a generator costs a frame per call, and
+        # the router runs this for every candidate webhook of every event.
+        for check in checks:  # noqa: SIM110 - see above
+            if not check(doc):
+                return False
+        return True
+
+    return every
 
 
 def _field(name: str, leaf: Leaf) -> Predicate:
@@ -246,10 +259,7 @@ def _operator(op: str, operand: Any, path: str) -> Predicate:
         equal = _equals(operand)
         return lambda field: not equal(field)
     if op in ("$gt", "$gte", "$lt", "$lte"):
-        if kind(operand) not in ("number", "string"):
-            raise FilterError(path, f"{op} takes a number or a string")
-        wanted = {"$gt": (1,), "$gte": (0, 1), "$lt": (-1,), "$lte": (-1, 0)}[op]
-        return _any_item(lambda field: ordered(field, operand) in wanted)
+        return _any_item(_comparison(op, operand, path))
     if op in ("$in", "$nin"):
         if not isinstance(operand, list):
             raise FilterError(path, f"{op} takes an array of values")
@@ -264,6 +274,23 @@ def _operator(op: str, operand: Any, path: str) -> Predicate:
             return _any_item(lambda field: isinstance(field, str) and field.startswith(operand))
         return _any_item(lambda field: isinstance(field, str) and field.endswith(operand))
     raise FilterError(path, _unknown(op, "operators are " + " ".join(sorted(COMPARISONS))))
+
+
+_ORDER = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
+
+
+def _comparison(op: str, operand: Any, path: str) -> Predicate:
+    """Numbers with numbers, strings with strings; any other pair is false
+    (a bool is not a number here, and NaN compares false by itself)."""
+    compare = _ORDER[op]
+    operand_kind = kind(operand)
+    if operand_kind == "number":
+        return lambda field: (
+            type(field) is not bool and isinstance(field, int | float) and compare(field, operand)
+        )
+    if operand_kind == "string":
+        return lambda field: isinstance(field, str) and compare(field, operand)
+    raise FilterError(path, f"{op} takes a number or a string")
 
 
 def _one_of(values: list[Any]) -> Predicate:

@@ -7,7 +7,6 @@ one kind (``1`` equals ``1.0``); every other kind equals only itself.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 
@@ -49,14 +48,3 @@ def scalar_key(value: Any) -> tuple[str, Any] | None:
     if k in ("array", "object", "other"):
         return None
     return (k, value)
-
-
-def ordered(a: Any, b: Any) -> int | None:
-    """-1, 0 or 1 comparing two numbers or two strings; None for any other
-    pair (a string is never greater than a number: it is not comparable)."""
-    ka, kb = kind(a), kind(b)
-    if ka != kb or ka not in ("number", "string"):
-        return None
-    if ka == "number" and (math.isnan(a) or math.isnan(b)):  # comparable to nothing
-        return None
-    return int(a > b) - int(a < b)

@@ -57,6 +57,8 @@ def matches(spec: dict[str, Any], event: dict[str, Any] = EVENT) -> bool:
         ({"entity": {"gift": 0}}, False),  # false is not 0
         ({"entity": {"gift": False}}, True),
         ({"entity": {"id": {"$gt": "4"}}}, False),  # a number is not above a string
+        ({"entity": {"gift": {"$gt": -1}}}, False),  # false is not a number
+        ({"entity": {"tags": {"$gte": "vip"}}}, True),  # some element
         ({"timestamp": {"$gte": "2026-11-01"}}, True),  # ISO timestamps order as strings
         ({"entity": {"status": {"$in": ["paid", "shipped"]}}}, True),
         ({"entity": {"status": {"$nin": ["paid", "shipped"]}}}, False),
