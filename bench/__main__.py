@@ -23,7 +23,6 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -31,6 +30,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.cloudevents import cloudevents_figure, tracing_figure
 from bench.harness import LOAD_LINGER_MS, EventProducer, Stack, note, rss_mib, stack
+from bench.measure import delivered_per_second, has_received, steady
 from bench.raw import (
     CONCURRENCY,
     KAFKA_MESSAGES,
@@ -43,6 +43,8 @@ from bench.raw import (
     raw_limit,
     raw_produce_limit,
 )
+from bench.storage import long_rows, storage_rows
+from bench.subscriptions import subscription_figures
 from bench.tenants import tenant_figures
 from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import read_records
@@ -87,15 +89,6 @@ def add_latency(name: str, stats: dict[str, Any]) -> None:
     )
 
 
-async def delivered_per_second(s: Stack, event_type: str, events: int, fanout: int) -> float:
-    base = await s.received()
-    started = time.monotonic()
-    async with EventProducer(s.bootstrap) as producer:
-        await producer.send_and_wait(event_type, events, f"{event_type}-{started}")
-    finished = await s.wait_received(base + events * fanout, timeout=600)
-    return events * fanout / (finished - started)
-
-
 async def routed_per_second(
     s: Stack, event_type: str, events: int, fanout: int, worker: WorkerProcess | None = None
 ) -> float:
@@ -129,24 +122,6 @@ async def ingress_accepted(s: Stack, url: str, total: int) -> float:
     started = time.monotonic()
     await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
     return total / (time.monotonic() - started)
-
-
-async def steady(
-    s: Stack, event_type: str, rate: int, seconds: float, during: Callable[[], Any] | None = None
-) -> None:
-    """Produce ``rate`` events a second for ``seconds``, in 20 ms ticks;
-    ``during`` runs alongside (churn)."""
-    per_tick = max(1, rate // 50)  # 50 ticks a second
-    side = asyncio.create_task(during()) if during else None
-    async with EventProducer(s.bootstrap) as producer:
-        started = time.monotonic()
-        sent = 0
-        while time.monotonic() - started < seconds:
-            await producer.send(event_type, per_tick, f"{event_type}-{started}-{sent}")
-            sent += per_tick
-            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
-    if side is not None:
-        await side
 
 
 async def one_webhook_figures(s: Stack) -> float:
@@ -225,7 +200,7 @@ async def latency_figures(
         note(f"steady {rate} events/s for {STEADY_SECONDS}s …")
         await steady(s, f"bench.{tag}", rate, STEADY_SECONDS)
         await eventually(
-            lambda path=path, rate=rate: _has(s, path, rate * STEADY_SECONDS), timeout=120
+            lambda path=path, rate=rate: has_received(s, path, rate * STEADY_SECONDS), timeout=120
         )
         after = ", after the other rows" if late else ""
         add_latency(f"p99 event→2xx at {rate} ev/s{after}", await s.receiver_stats(path))
@@ -265,10 +240,6 @@ def _ms(values: list[float], share: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000:,.0f} ms"
 
 
-async def _has(s: Stack, path: str, count: int) -> bool:
-    return bool((await s.receiver_stats(path))["unique"] >= count)
-
-
 async def churn_figures(s: Stack) -> None:
     """One webhook at a steady CHURN_RATE while CHURN_WEBHOOKS others are
     created, one every CHURN_EVERY s; each new one gets an event at once."""
@@ -292,14 +263,14 @@ async def churn_figures(s: Stack) -> None:
                 await producer.send_and_wait(f"bench.new{i}", 1, f"new{i}")
         for i in range(CHURN_WEBHOOKS):
             path = f"/churn-new{i}"
-            await eventually(lambda path=path: _has(s, path, 1), timeout=120)
+            await eventually(lambda path=path: has_received(s, path, 1), timeout=120)
             first_events.append((await s.receiver_stats(path))["max"])
 
     seconds = CHURN_WEBHOOKS * CHURN_EVERY + 2
     note(f"{CHURN_RATE} events/s to one webhook while {CHURN_WEBHOOKS} webhooks are created …")
     await steady(s, "bench.churn", CHURN_RATE, seconds, during=create_others)
     await eventually(
-        lambda: _has(s, "/churn-steady", int(CHURN_RATE * seconds * 0.95)), timeout=120
+        lambda: has_received(s, "/churn-steady", int(CHURN_RATE * seconds * 0.95)), timeout=120
     )
     add_latency(
         f"p99 of a webhook while {CHURN_WEBHOOKS} are created",
@@ -333,7 +304,7 @@ async def new_topic_figure(s: Stack) -> None:
     }
     await producer.send_and_wait(topic, key=b"1", value=orjson.dumps(event))
     await producer.stop()
-    await eventually(lambda: _has(s, "/fresh", 1), timeout=120)
+    await eventually(lambda: has_received(s, "/fresh", 1), timeout=120)
     stats = await s.receiver_stats("/fresh")
     rows.append(
         ("first event on a new events.* topic → 2xx", f"{stats['max'] * 1000:,.0f} ms", "", "", "")
@@ -445,7 +416,8 @@ async def router_only_figure(s: Stack) -> None:
 
 def print_table() -> None:
     print(
-        f"\nhookstream bench — {os.cpu_count()} cores, embedded broker (memory), "
+        f"\nhookstream bench — {os.cpu_count()} cores, embedded broker (memory; rows "
+        f"marked disk: the store make run uses), "
         f"HTTP concurrency {CONCURRENCY} ({PARTITIONS} partitions x {PER_PARTITION} per webhook), "
         f"load generator linger {LOAD_LINGER_MS} ms; throughput rows are medians of "
         f"{ROUNDS} rounds taken in turns with their raw limit"
@@ -466,9 +438,11 @@ FIGURES = (
     "topic",
     "many",
     "router",
+    "disk",
     "cloudevents",
     "tracing",
     "tenants",
+    "subscriptions",
 )
 
 
@@ -488,12 +462,15 @@ async def ingress_figure(s: Stack) -> None:
     add("ingress 202s/s (acks=all)", inbound, "/s", "raw aiohttp client→server", http_rps)
 
 
+ENV = {
+    "HOOKSTREAM_DELIVERY_PARTITIONS": str(PARTITIONS),
+    "HOOKSTREAM_DELIVERY_CONCURRENCY": str(PER_PARTITION),
+    "HOOKSTREAM_TENANT_MAX_IN_FLIGHT": "100",  # the default (the tests' processes use 8)
+}
+
+
 async def main(only: set[str]) -> None:
-    env = {
-        "HOOKSTREAM_DELIVERY_PARTITIONS": str(PARTITIONS),
-        "HOOKSTREAM_DELIVERY_CONCURRENCY": str(PER_PARTITION),
-        "HOOKSTREAM_TENANT_MAX_IN_FLIGHT": "100",  # the default (the tests' processes use 8)
-    }
+    env = ENV
     async with stack(**env) as s:
         start = time.monotonic()
         if "latency" in only:
@@ -523,10 +500,21 @@ async def main(only: set[str]) -> None:
         # bench/tenants.py: a tenant beside another's hanging endpoints; webhooks created/s.
         if "tenants" in only:
             await tenant_figures(s, add)
+        # bench/subscriptions.py: filtered routing beside unfiltered; a rate limit's neighbour.
+        if "subscriptions" in only:
+            await subscription_figures(s, add)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
         if "router" in only:
             await router_only_figure(s)  # stops the stack's worker
         note(f"measured in {time.monotonic() - start:.0f}s")
+    if "disk" in only:
+        # Two fresh stacks of their own, one on each storage (bench/storage.py).
+        rows.extend(await storage_rows(env))
+    print_table()
+
+
+async def long_main() -> None:
+    rows.extend(await long_rows(ENV))
     print_table()
 
 
@@ -544,4 +532,7 @@ def chosen(args: list[str]) -> set[str]:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(chosen(sys.argv[1:])))
+    if "--long" in sys.argv:
+        asyncio.run(long_main())
+    else:
+        asyncio.run(main(chosen(sys.argv[1:])))

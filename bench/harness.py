@@ -1,10 +1,11 @@
 """The stack ``make bench`` and ``make soak`` measure: an embedded broker
-(memory), worker and ingress as their own processes, the admin API in this
+(memory, or disk as ``make run`` keeps it), worker and ingress as their own processes, the admin API in this
 process, and the receiver (bench/receiver.py) in its own process."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import orjson
@@ -30,6 +31,7 @@ from streams.kafka import ensure_core_topics
 from streams.ports import free_port
 
 EVENTS_TOPIC = "events.bench"
+Storage = Literal["memory", "disk"]
 
 
 def note(text: str) -> None:
@@ -106,9 +108,17 @@ async def wait_http(session: aiohttp.ClientSession, url: str, timeout: float = 6
 
 
 @asynccontextmanager
-async def stack(**env_overrides: str) -> AsyncIterator[Stack]:
+async def stack(storage: Storage = "memory", **env_overrides: str) -> AsyncIterator[Stack]:
+    """The stack on the embedded broker's ``storage``: memory, or disk (the
+    store ``make run`` uses, in a fresh data dir under the work dir)."""
     workdir = Path(tempfile.mkdtemp(prefix="hookstream-bench-"))
-    broker = EmbeddedBroker("127.0.0.1", free_port(), log_file=workdir / "broker.log")
+    broker = EmbeddedBroker(
+        "127.0.0.1",
+        free_port(),
+        storage=storage,
+        data_dir=workdir / "data" if storage == "disk" else None,
+        log_file=workdir / "broker.log",
+    )
     await broker.start()
     await ensure_core_topics(broker.bootstrap)
     receiver_port = free_port()
@@ -158,6 +168,7 @@ async def stack(**env_overrides: str) -> AsyncIterator[Stack]:
             proc.terminate()
             proc.wait(timeout=15)
         await broker.stop()
+        shutil.rmtree(workdir / "data", ignore_errors=True)  # a long run's disk data
 
 
 # The load generator sends as soon as it is asked (linger 0, as hookstream's

@@ -98,6 +98,7 @@ class ObjectStore:
         ports = iter(free_port() for _ in range(7))
         return [
             weed_binary(),
+            "-logtostderr",  # into our log file (or nowhere), not files under /tmp
             "server",
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
