@@ -115,7 +115,9 @@ async def _neighbour_p99(s: Stack, path: str, event_type: str) -> float:
 
 async def rate_limit_figure(s: Stack, add: Add) -> None:
     path = "/rl-neighbour"
-    await s.webhook(name="neighbour", url=f"{s.receiver}{path}", events=["bench.rlfree"])
+    await s.webhook(
+        name="neighbour", url=f"{s.receiver}{path}", events=["bench.rlfree"], includeEntity=True
+    )  # the entity carries sentAt, for event→2xx
     await delivered_per_second(s, "bench.rlfree", 50, 1)  # warm up
     alone = await _neighbour_p99(s, path, "bench.rlfree")
     limited = await s.webhook(
