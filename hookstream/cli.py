@@ -21,23 +21,32 @@ log = logging.getLogger("hookstream")
 
 
 def _worker(settings: Settings) -> None:
-    import faust  # noqa: PLC0415 - heavy import only for this process
-
-    from hookstream.metrics import Metrics  # noqa: PLC0415
-    from hookstream.worker import create_worker_app  # noqa: PLC0415
+    from hookstream.metrics import Metrics  # noqa: PLC0415 - heavy import only for this process
+    from hookstream.stopping import EXIT_UNCLEAN, StopDeadline  # noqa: PLC0415
+    from hookstream.worker import StoppingWorker, create_worker_app  # noqa: PLC0415
     from streams.collector import tune_collector  # noqa: PLC0415
 
     tune_collector()
-    app, _ = create_worker_app(settings, Metrics())
-    worker = faust.Worker(
-        app, loglevel="info", redirect_stdouts=False, logging_config=logs.logging_config()
+    app, runtime = create_worker_app(settings, Metrics())
+    worker = StoppingWorker(
+        app,
+        deadline=StopDeadline(),
+        loglevel="info",
+        redirect_stdouts=False,
+        logging_config=logs.logging_config(),
     )
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as done:
+        if done.code or runtime.stopped_cleanly:
+            raise
+        sys.exit(EXIT_UNCLEAN)
 
 
-def _serve(app: Any, port: int, settings: Settings) -> None:
+def _serve(app: Any, port: int, settings: Settings, what: str) -> None:
     from aiohttp import web  # noqa: PLC0415
 
+    from hookstream.stopping import serve  # noqa: PLC0415
     from streams.collector import freeze_loaded_state, tune_collector  # noqa: PLC0415
 
     async def loaded(_: web.Application) -> None:
@@ -45,21 +54,21 @@ def _serve(app: Any, port: int, settings: Settings) -> None:
 
     tune_collector()
     app.on_startup.append(loaded)
-    web.run_app(app, host=settings.bind_host, port=port, print=None, access_log=None)
+    sys.exit(asyncio.run(serve(app, settings.bind_host, port, what=what)))
 
 
 def _api(settings: Settings) -> None:
     from hookstream.api.app import create_api_from_settings  # noqa: PLC0415
 
     logs.configure()
-    _serve(create_api_from_settings(settings), settings.api_port, settings)
+    _serve(create_api_from_settings(settings), settings.api_port, settings, "api")
 
 
 def _ingress(settings: Settings) -> None:
     from hookstream.inbound.app import create_ingress  # noqa: PLC0415
 
     logs.configure()
-    _serve(create_ingress(settings), settings.ingress_port, settings)
+    _serve(create_ingress(settings), settings.ingress_port, settings, "ingress")
 
 
 def _broker(settings: Settings) -> None:

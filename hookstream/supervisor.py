@@ -3,9 +3,12 @@
 as child processes.
 
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop the children first and
-the broker last. Every child runs in its own session (a terminal's signals
-reach only this process) and gets SIGTERM from the kernel if this process
-dies in any other way (SIGKILL, OOM killer), so nothing is orphaned; see
+the broker last, within SUPERVISOR_DEADLINE whatever Kafka's state; a second
+signal kills everything and exits at once (hookstream/stopping.py). Every
+child runs in its own session (a terminal's signals reach only this process)
+and gets a signal from the kernel if this process dies in any other way
+(SIGKILL, OOM killer), so nothing is orphaned: SIGTERM, which it obeys
+within its own deadline, or SIGKILL; see :func:`death_signal` and
 streams/child_process.py. An embedded broker that dies is started again."""
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from hookstream.secret_box import load_or_create_key
 from hookstream.settings import Settings
+from hookstream.stopping import STOP_DEADLINE, StopDeadline
 from streams.broker import BrokerError, EmbeddedBroker, disk_usage, wait_until_serving
 from streams.child_process import spawn as spawn_child
 from streams.child_process import terminate
@@ -29,7 +33,11 @@ from streams.ports import port_in_use
 
 log = logging.getLogger("hookstream.run")
 
-CHILD_STOP_TIMEOUT = 20.0
+# Each child exits by itself within STOP_DEADLINE of its SIGTERM; one that
+# has not a second later is killed. The embedded broker stops after them, and
+# whatever still runs SUPERVISOR_DEADLINE after the signal is killed.
+CHILD_STOP_TIMEOUT = STOP_DEADLINE + 1
+SUPERVISOR_DEADLINE = STOP_DEADLINE + 3
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a token
 PROCESSES = ("worker", "api", "ingress")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -61,17 +69,22 @@ def death_signal(embedded: bool) -> int:
     """What a child gets from the kernel if this process dies without stopping
     it. With the embedded broker, the broker and its store get SIGTERM at that
     same moment, so a graceful stop would talk to a broker that is going away
-    (the faust worker then retries forever and never exits): SIGKILL, which
-    loses nothing (offsets are committed only after the work is done). With an
-    external Kafka, SIGTERM lets each child finish and commit."""
+    (and only wait out its deadline): SIGKILL, which loses nothing (offsets
+    are committed only after the work is done). With an external Kafka,
+    SIGTERM lets each child finish and commit, within its STOP_DEADLINE."""
     return signal.SIGKILL if embedded else signal.SIGTERM
 
 
-async def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    """All at once: each finishes its in-flight work and commits its offsets."""
+async def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> bool:
+    """All at once: each finishes its in-flight work and commits its offsets.
+    True if every one did (exit code 0)."""
     await asyncio.gather(
         *(terminate(child, timeout=CHILD_STOP_TIMEOUT) for child in children.values())
     )
+    unclean = {name: child.returncode for name, child in children.items() if child.returncode}
+    for name, code in unclean.items():
+        log.warning("process=%s stopped with exit code %s", name, code)
+    return not unclean
 
 
 def embedded_note(settings: Settings) -> str:
@@ -116,10 +129,13 @@ def busy_ports(settings: Settings) -> list[str]:
 
 class StopRequest:
     """Ctrl-C, SIGTERM and SIGHUP all mean "stop everything, in order". During
-    start-up the signal cancels the start so the same clean-up runs at once."""
+    start-up the signal cancels the start so the same clean-up runs at once.
+    A second signal, or SUPERVISOR_DEADLINE passing, runs ``kill_everything``
+    and exits (hookstream/stopping.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kill_everything: Callable[[], None]) -> None:
         self.event = asyncio.Event()
+        self.deadline = StopDeadline(SUPERVISOR_DEADLINE, before_exit=kill_everything)
         self._task = asyncio.current_task()
         self._starting = True
         self._loop = asyncio.get_running_loop()
@@ -131,10 +147,8 @@ class StopRequest:
         return self.event.is_set()
 
     def _on_signal(self, sig: int) -> None:
-        if self.event.is_set():
-            log.info("already stopping")
+        if not self.deadline.signalled(sig):
             return
-        log.info("received %s: stopping", signal.Signals(sig).name)
         self.event.set()
         if self._starting and self._task is not None:
             self._task.cancel()
@@ -144,6 +158,7 @@ class StopRequest:
         self._starting = False
 
     def close(self) -> None:
+        self.deadline.cancel()
         for sig in STOP_SIGNALS:
             self._loop.remove_signal_handler(sig)
 
@@ -156,10 +171,19 @@ async def run_all(settings: Settings) -> int:
             ", ".join(taken),
         )
         return 1
-    stop = StopRequest()
     broker: EmbeddedBroker | None = None
     children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def kill_everything() -> None:
+        for child in children.values():
+            if child.poll() is None:
+                child.kill()
+        if broker is not None:
+            broker.kill()
+
+    stop = StopRequest(kill_everything)
     env = dict(os.environ)
+    code = 1
     try:
         if settings.uses_embedded_broker:
             broker = embedded_broker(settings)
@@ -184,7 +208,7 @@ async def run_all(settings: Settings) -> int:
             children[name] = spawn(name, env, death_signal(broker is not None))
         print(banner(settings, token, bootstrap, generated), flush=True)  # noqa: T201
         stop.started()
-        return await _supervise(children, broker, stop, settings)
+        code = await _supervise(children, broker, stop, settings)
     except asyncio.CancelledError:
         if not stop.requested:
             raise
@@ -192,13 +216,15 @@ async def run_all(settings: Settings) -> int:
         if task is not None:
             task.uncancel()
         log.info("stopped during start-up")
-        return 0
+        code = 0
     finally:
         stop.started()
-        await stop_children(children)
+        children_stopped = await stop_children(children)
         if broker is not None:
             await broker.stop()
         stop.close()
+    # Non-zero when a child could not finish its work and commit (Kafka gone).
+    return code if children_stopped else 1
 
 
 async def _supervise(

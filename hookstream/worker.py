@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from hookstream.delivery.sender import Sender
 from hookstream.metrics import CONTENT_TYPE_LATEST, Metrics
 from hookstream.secret_box import box_from
 from hookstream.settings import Settings
+from hookstream.stopping import StopDeadline, stop_within
 from hookstream.tenants.fairness import TenantSlots
 from hookstream.tracing import Tracing
 from schemas.flows import Flow
@@ -90,6 +92,8 @@ class WorkerRuntime:
         self.memberships: dict[str, SlotMembership] = {}
         self.stall_watch = StallWatch(lambda: self.loops)
         self._watch_task: asyncio.Task[None] | None = None
+        # False once a stop left work unfinished or uncommitted (exit code 1).
+        self.stopped_cleanly = True
 
     def _count_restart(self, agent: str) -> None:
         self.metrics.agent_restarts.labels(agent=agent).inc()
@@ -264,14 +268,28 @@ class WorkerRuntime:
         )
 
     async def stop(self) -> None:
+        """In order, within STOP_BUDGET (hookstream/stopping.py); afterwards
+        ``stopped_cleanly`` says whether everything was finished and committed."""
         if not self._built:
             return
         if self._watch_task is not None:
             self._watch_task.cancel()
-        # Memberships first (their release drains and commits what this
-        # process owns), then the consumers, then what they write with.
+        self.stopped_cleanly = await stop_within(self._stop_in_order(), what="worker")
+
+    async def _stop_in_order(self) -> bool:
+        # Memberships first, together (their release drains and commits what
+        # this process owns), then the consumers, then what they write with.
+        finished = True
+        memberships = list(self.memberships.values())
+        for membership, failure in zip(
+            memberships,
+            await asyncio.gather(*(m.stop() for m in memberships), return_exceptions=True),
+            strict=True,
+        ):
+            if isinstance(failure, BaseException):
+                log.error("error while stopping %s", membership.name, exc_info=failure)
+            finished = finished and failure is None and membership.left_cleanly
         steps: list[Callable[[], Awaitable[None]]] = [
-            *(membership.stop for membership in self.memberships.values()),
             *(agent.stop for agent in self.agents),
             *([self.replay.stop] if self.replay is not None else []),
             self.run_flows.stop,
@@ -287,6 +305,8 @@ class WorkerRuntime:
                 await close()
             except Exception:
                 log.exception("error while stopping %s", close)
+                finished = False
+        return finished
 
     @property
     def ready(self) -> bool:
@@ -337,6 +357,21 @@ class WebOnlyBoot(BootStrategy):
 
 class WorkerApp(faust.App):
     BootStrategy = WebOnlyBoot
+
+
+class StoppingWorker(faust.Worker):
+    """faust's worker with hookstream's stop rules (hookstream/stopping.py):
+    the first SIGTERM or SIGINT starts the orderly stop under a deadline, a
+    second one exits at once (faust's own handler ignores every signal after
+    the first, so a stop stuck on an unreachable Kafka never ended)."""
+
+    def __init__(self, *args: Any, deadline: StopDeadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+
+    def _schedule_shutdown(self, sig: signal.Signals) -> None:
+        if self._deadline.signalled(sig):
+            super()._schedule_shutdown(sig)
 
 
 def create_worker_app(settings: Settings, metrics: Metrics) -> tuple[faust.App, WorkerRuntime]:

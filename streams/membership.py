@@ -68,6 +68,8 @@ class SlotMembership(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore
         self._release_hooks: list[Hook] = []
         self._assign_hooks: list[Hook] = []
         self._assigned = asyncio.Event()
+        # False when a stop left before everything owned was finished and committed.
+        self.left_cleanly = True
 
     def on_change(self, *, release: Hook, assigned: Hook) -> None:
         """``release`` runs before slots are taken away (finish and commit
@@ -129,5 +131,6 @@ class SlotMembership(SupervisedLoop, ConsumerRebalanceListener):  # type: ignore
                 for release in self._release_hooks:
                     await release()
         except Exception:  # uncommitted work is redone by the next owner
+            self.left_cleanly = False
             log.warning("%s: could not finish everything before leaving", self.name, exc_info=True)
         await stop_quietly(self._consumer, self.name)

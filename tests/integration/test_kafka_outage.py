@@ -15,8 +15,9 @@ from pathlib import Path
 
 from hookstream.testing.eventually import eventually
 from hookstream.testing.run_process import RunProcess
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker
 from streams.kafka_outage import STILL_EVERY
+from streams.ports import free_port
 
 # Held open past the first "still unreachable" line.
 OUTAGE = STILL_EVERY + 5
