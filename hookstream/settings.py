@@ -23,6 +23,16 @@ WORKER_ROLES = ("route", "deliver")
 DEFAULT_RETRY_SCHEDULE = "5s,1m,5m,30m,2h,8h,24h"
 
 
+def local_url(host: str, port: int) -> str:
+    """``http://host:port`` of a process listening on ``host``; a wildcard
+    address (0.0.0.0, ::) is reached at 127.0.0.1, an IPv6 one in brackets."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - recognising the wildcard, not binding it
+        host = EMBEDDED_HOST
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HOOKSTREAM_", extra="ignore", populate_by_name=True
@@ -40,8 +50,10 @@ class Settings(BaseSettings):
     ingress_port: int = 8080
     worker_port: int = 8001
     api_tokens: SecretStr | None = None
-    public_url: str = "http://127.0.0.1:8080"
-    api_url: str = "http://127.0.0.1:8000"
+    # Base of generated listener URLs, and of entityUrl values. Unset: the
+    # ingress's and the API's own address (local_url of bind_host and port).
+    public_url: str = ""
+    api_url: str = ""
     event_topics: str = r"^events\..+"
     allow_private_targets: bool = False
     delivery_timeout: float = 10.0
@@ -117,6 +129,10 @@ class Settings(BaseSettings):
         return roles
 
     def model_post_init(self, context: Any, /) -> None:
+        if not self.public_url:
+            self.public_url = local_url(self.bind_host, self.ingress_port)
+        if not self.api_url:
+            self.api_url = local_url(self.bind_host, self.api_port)
         # The token table is parsed once, here, so a malformed value fails at start.
         if self.api_tokens is not None:
             self._token_roles = parse_tokens(self.api_tokens.get_secret_value())

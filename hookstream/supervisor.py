@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Mapping
 
 from hookstream.secret_box import load_or_create_key
-from hookstream.settings import Settings
+from hookstream.settings import Settings, local_url
 from hookstream.stopping import STOP_DEADLINE, StopDeadline
 from streams.broker import BrokerError, EmbeddedBroker, disk_usage, wait_until_serving
 from streams.child_process import spawn as spawn_child
@@ -97,21 +97,21 @@ def embedded_note(settings: Settings) -> str:
 
 
 def banner(settings: Settings, token: str, bootstrap: str, generated: bool) -> str:
+    api = settings.api_url.rstrip("/")
+    worker = local_url(settings.bind_host, settings.worker_port)
     lines = [
         "",
         "hookstream is running",
-        f"  admin API   {settings.api_url}/api/v1",
-        f"  OpenAPI     {settings.api_url}/api/v1/openapi.json",
-        f"  ingress     {settings.public_url}/hooks/<listenerId>",
-        f"  metrics     {settings.api_url}/metrics"
-        f"  worker: http://127.0.0.1:{settings.worker_port}/metrics",
+        f"  console     {api}/ui/",
+        f"  admin API   {api}/api/v1",
+        f"  OpenAPI     {api}/api/v1/openapi.json",
+        f"  ingress     {settings.public_url.rstrip('/')}/hooks/<listenerId>",
+        f"  metrics     {api}/metrics  worker: {worker}/metrics",
         f"  kafka       {bootstrap}{embedded_note(settings)}",
     ]
     if generated:
         lines.append(f"  admin token {token}")
-        lines.append(
-            f"  try: curl -H 'Authorization: Bearer {token}' {settings.api_url}/api/v1/webhooks"
-        )
+        lines.append(f"  try: curl -H 'Authorization: Bearer {token}' {api}/api/v1/webhooks")
     else:
         lines.append("  tokens      from HOOKSTREAM_API_TOKENS")
     lines.append("Ctrl-C stops everything.")
