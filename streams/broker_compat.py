@@ -54,6 +54,10 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   ``stop()`` then waits for it forever (seen when the API stopped its
   shared view reader right after views detached). ``streams.kafka.
   stop_quietly`` cancels the fetcher again until it ends.
+* aiokafka (any broker) has no reconnect backoff: with a broker gone, each
+  loop of each client tried again every 100 ms and logged every failure
+  (~390 lines a second for ``make run``). ``streams/kafka_outage.py`` backs
+  connections off (0.1 s doubling to 1 s) and tells the outage in a few lines.
 * No idempotent producer or transactions on Tansu: producers use
   ``acks="all"`` without idempotence; delivery is at-least-once with stable
   delivery ids that receivers deduplicate on.
