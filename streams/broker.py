@@ -31,6 +31,7 @@ from streams.object_store import BUCKET, ObjectStore, ObjectStoreError, store_pi
 from streams.object_store import STOP_TIMEOUT as STORE_STOP_TIMEOUT
 from streams.ports import free_port, port_in_use
 from streams.retention import RetentionPolicy, StoreRetention
+from streams.store_objects import S3Store
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class EmbeddedBroker:
         self._argv: list[str] = []
         self._env: dict[str, str] = {}
         self._retention = retention
-        self._trimming: asyncio.Task[None] | None = None
+        self._trimming: asyncio.Task[None] | None = None  # retention, disk storage only
 
     @property
     def bootstrap(self) -> str:
@@ -201,11 +202,14 @@ class EmbeddedBroker:
             if self._retention is not None:
                 self._trimming = asyncio.create_task(self.store_retention(self._retention).run())
 
+    def _objects(self) -> S3Store:
+        if self._store is None:
+            raise BrokerError("only disk storage has a store to maintain")
+        return S3Store(self._store.endpoint, BUCKET)
+
     def store_retention(self, policy: RetentionPolicy) -> StoreRetention:
         """Retention applied to this broker's disk store (streams/retention.py)."""
-        if self._store is None:
-            raise BrokerError("retention applies to disk storage only")
-        return StoreRetention(self._store.endpoint, BUCKET, policy)
+        return StoreRetention(self._objects(), policy)
 
     async def _launch(self) -> None:
         if self._log_file is None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from hookstream.api.dashboard import embedded_storage
 from hookstream.settings import Settings
-from streams.retention import StoredBatch, expired
+from streams.retention import expired
+from streams.store_objects import StoredBatch
 from streams.topics import (
     DEAD_LETTERS,
     DELIVERY_LOG,
