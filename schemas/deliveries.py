@@ -14,10 +14,18 @@ from schemas.events import DomainEvent
 from schemas.trace_context import TraceContext, parse_traceparent
 
 
-def delivery_id_for(webhook_id: str, event_id: str) -> str:
+def delivery_id_for(webhook_id: str, event_id: str, source: str | None = None) -> str:
     """Stable id of delivering ``event_id`` to ``webhook_id``: the same on every
-    retry and redelivery, so receivers can deduplicate on it."""
-    digest = hashlib.sha256(f"{webhook_id}\x00{event_id}".encode()).hexdigest()
+    retry, redelivery and replay, so receivers can deduplicate on it. A
+    CloudEvent is identified by ``source`` and ``id`` together (two sources
+    may use the same id), so its source is part of the id; an event without
+    one keeps the id it always had."""
+    name = (
+        f"{webhook_id}\x00{event_id}"
+        if source is None
+        else f"{webhook_id}\x00{source}\x00{event_id}"
+    )
+    digest = hashlib.sha256(name.encode()).hexdigest()
     return f"dlv_{digest[:32]}"
 
 
@@ -49,7 +57,7 @@ class Delivery:
         trace: TraceContext | None = None,
     ) -> Delivery:
         return cls(
-            delivery_id_for(webhook_id, event.event_id),
+            delivery_id_for(webhook_id, event.event_id, event.source),
             webhook_id,
             event,
             enqueued_at=enqueued_at,

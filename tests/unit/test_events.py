@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
@@ -144,3 +145,12 @@ def test_delivery_round_trips_through_json() -> None:
     delivery = Delivery.for_event("wh_1", event).next_attempt({"outcome": "timeout"}, 12.5)
     assert Delivery.from_json(delivery.to_json()) == delivery
     assert delivery.attempt == 2
+
+
+def test_cloudevents_from_two_sources_with_one_id_get_two_delivery_ids() -> None:
+    plain = delivery_id_for("w1", "e-1")
+    assert plain == "dlv_" + hashlib.sha256(b"w1\x00e-1").hexdigest()[:32]  # as always
+    first = delivery_id_for("w1", "e-1", "https://shop/orders")
+    assert first == delivery_id_for("w1", "e-1", "https://shop/orders")
+    assert first != delivery_id_for("w1", "e-1", "https://billing/invoices")
+    assert first != plain
