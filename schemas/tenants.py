@@ -38,9 +38,12 @@ class Tenant(TenantSpec):
     id: str
     created_at: str = Field(alias="createdAt")
     updated_at: str = Field(alias="updatedAt")
-    # Portal tokens issued before this time are refused (POST .../portal/revoke).
+    # Portal tokens issued before this time are refused: the tenant's creation
+    # (a re-created tenant id gets no old links back) or its last revoke.
     # Epoch microseconds, compared with the token's issue time.
     portal_valid_after: int = Field(default=0, alias="portalValidAfter")
+    # When POST .../portal/revoke last ran (epoch microseconds), for the API view.
+    portal_revoked_at: int | None = Field(default=None, alias="portalRevokedAtUs")
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.model_dump(by_alias=True, mode="json"))
@@ -51,8 +54,10 @@ class Tenant(TenantSpec):
         return cls.model_validate(known_fields(cls, data), context=STORED)
 
     def public(self) -> dict[str, Any]:
-        data = self.model_dump(by_alias=True, mode="json", exclude={"portal_valid_after"})
-        revoked = self.portal_valid_after
+        data = self.model_dump(
+            by_alias=True, mode="json", exclude={"portal_valid_after", "portal_revoked_at"}
+        )
+        revoked = self.portal_revoked_at
         data["portalRevokedAt"] = iso_from_millis(revoked // 1000) if revoked else None
         return data
 

@@ -68,17 +68,19 @@ async def delete_tenant(request: web.Request) -> web.Response:
 async def portal_link(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT_KEY]
     tenant = ctx.tenants.get(request.match_info["tenant_id"])
-    spec = PortalLinkSpec.model_validate(await read_json_object(request))
+    # Both fields have defaults: no body at all asks for the default link.
+    body = await read_json_object(request) if request.can_read_body else {}
+    spec = PortalLinkSpec.model_validate(body)
     issued = ctx.portal.issue(tenant.id, expires_in=spec.expires_in, read_only=spec.read_only)
     url = f"{ctx.settings.api_url.rstrip('/')}{PORTAL_PAGE}#token={issued.token}"
-    body = {
+    link = {
         "token": issued.token,
         "url": url,
         "expiresAt": iso_from_millis(issued.expires_at * 1000),
         "tenantId": tenant.id,
         "readOnly": spec.read_only,
     }
-    return json_response(body, status=201)
+    return json_response(link, status=201)
 
 
 async def revoke_portal(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -101,7 +102,11 @@ class TenantStore:
             id=tenant_id,
             created_at=current.created_at if current else now,
             updated_at=now,
-            portal_valid_after=current.portal_valid_after if current else 0,
+            # A new tenant honours no token issued before it existed: a
+            # tenant id deleted and created again (ids are the platform's own
+            # customer ids) does not bring its old portal links back.
+            portal_valid_after=current.portal_valid_after if current else time.time_ns() // 1000,
+            portal_revoked_at=current.portal_revoked_at if current else None,
         )
         await self._store(tenant_id, tenant.to_json())
         return tenant, current is None
@@ -111,7 +116,10 @@ class TenantStore:
         microseconds) is refused."""
         current = self.get(tenant_id)
         updated = current.model_copy(
-            update={"portal_valid_after": max(now_us, current.portal_valid_after)}
+            update={
+                "portal_valid_after": max(now_us, current.portal_valid_after),
+                "portal_revoked_at": now_us,
+            }
         )
         await self._store(tenant_id, updated.to_json())
         return updated

@@ -174,3 +174,25 @@ async def test_portal_link_limits(api: ApiClient, tenants: list[str], body: obje
     await api.call("PUT", f"/api/v1/tenants/{tenants[0]}", json={"name": "Acme"})
     status, answer = await api.call("POST", f"/api/v1/tenants/{tenants[0]}/portal", json=body)
     assert status == 422, answer
+
+
+async def test_a_tenant_id_created_again_honours_none_of_its_old_links(
+    api: ApiClient, tenants: list[str]
+) -> None:
+    a = tenants[0]
+    await api.call("PUT", f"/api/v1/tenants/{a}", json={"name": "Acme"})
+    status, link = await api.call("POST", f"/api/v1/tenants/{a}/portal")  # no body: defaults
+    assert status == 201, link
+    old = link["token"]
+    status, _ = await api.call("GET", "/api/v1/webhooks", token=old)
+    assert status == 200
+    status, _ = await api.call("DELETE", f"/api/v1/tenants/{a}")
+    assert status == 204
+    status, body = await api.call("PUT", f"/api/v1/tenants/{a}", json={"name": "Acme again"})
+    assert status == 201, body
+    assert body["portalRevokedAt"] is None
+    status, _ = await api.call("GET", "/api/v1/webhooks", token=old)
+    assert status == 401
+    fresh = (await portal(api, a))["token"]
+    status, _ = await api.call("GET", "/api/v1/webhooks", token=fresh)
+    assert status == 200
