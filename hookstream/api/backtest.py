@@ -66,12 +66,13 @@ def summary(query: BacktestQuery, events: list[DomainEvent]) -> dict[str, Any]:
 
 
 async def backtest(bootstrap: str, event_topics: str, query: BacktestQuery) -> dict[str, Any]:
-    """Raises TimeoutError when the broker does not answer within TIMEOUT."""
+    """Raises TimeoutError when the broker does not answer within TIMEOUT,
+    KafkaError when it cannot be reached."""
     consumer = history_consumer(bootstrap, client_id="hookstream-backtest")
-    await consumer.start()
     newest = Newest(query.limit)
     try:
         async with asyncio.timeout(TIMEOUT):
+            await consumer.start()
             partitions = await partitions_of(consumer, event_topics)
             ends = await true_end_offsets(consumer, partitions)
             starts = await newest_starts(consumer, ends, query.limit)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic import field_validator as validator
 
@@ -71,7 +72,7 @@ async def backtest_filter(request: web.Request) -> web.Response:
     settings = request.app[CONTEXT_KEY].settings
     try:
         result = await backtest(settings.bootstrap_servers, settings.event_topics, query)
-    except (TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError, KafkaError) as exc:
         raise kafka_unavailable(exc, "read the event topics") from None
     return json_response(result)
 
