@@ -7,7 +7,10 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
 * ListOffsets(latest) is wrong on Tansu, so nothing here trusts
   ``end_offsets()``: readers of compacted topics decide they have caught up
   from the high watermark carried by fetch responses (``consumer.highwater``),
-  which is right on every broker.
+  which is right on every broker. (Why, read in Tansu 0.6.0's source: it
+  answers ListOffsets from its stored batch objects' last-modified times;
+  latest is the newest-written batch's first offset + 1. See
+  docs/performance.md, "The durable store".)
 * faust's pattern subscription is unimplemented, so consumers of topic
   patterns (``events.*``, ``hookstream.deliveries.*``) are plain aiokafka
   consumers with ``subscribe(pattern=...)`` and a short metadata max age, so
