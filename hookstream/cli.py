@@ -1,5 +1,6 @@
 """``hookstream`` command: run each process alone, or all of them (``run``);
-``send-event`` publishes a domain event through the admin API."""
+``send-event`` publishes a domain event and ``tenant`` manages tenants and
+their portal links, both through the admin API."""
 
 from __future__ import annotations
 
@@ -108,20 +109,25 @@ class ClientSettings(BaseSettings):
     token: SecretStr | None = None
 
 
-def _send_event(settings: Settings, args: argparse.Namespace) -> None:
-    from hookstream.api.client import ClientError, event_from_args, publish_event  # noqa: PLC0415
+def _bearer(settings: Settings, command: str) -> str:
+    """The admin token: HOOKSTREAM_TOKEN, else the one ``make run`` keeps."""
     from hookstream.supervisor import ADMIN_TOKEN_FILE  # noqa: PLC0415
 
     token = ClientSettings().token
-    token_file = settings.data_dir / ADMIN_TOKEN_FILE
     if token is not None:
-        bearer = token.get_secret_value()
-    elif token_file.is_file():
-        bearer = token_file.read_text(encoding="utf-8").strip()
-    else:
-        raise SystemExit(
-            f"hookstream send-event: set HOOKSTREAM_TOKEN (no {token_file} from make run found)"
-        )
+        return token.get_secret_value()
+    token_file = settings.data_dir / ADMIN_TOKEN_FILE
+    if token_file.is_file():
+        return token_file.read_text(encoding="utf-8").strip()
+    raise SystemExit(
+        f"hookstream {command}: set HOOKSTREAM_TOKEN (no {token_file} from make run found)"
+    )
+
+
+def _send_event(settings: Settings, args: argparse.Namespace) -> None:
+    from hookstream.api.client import ClientError, event_from_args, publish_event  # noqa: PLC0415
+
+    bearer = _bearer(settings, "send-event")
     try:
         event = event_from_args(
             args.event_type, entity_id=args.entity_id, data=args.data, topic=args.topic
@@ -131,6 +137,40 @@ def _send_event(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(f"hookstream send-event: {exc}") from None
     print(answer)  # noqa: T201 - the command's output
 
+
+def _tenant(settings: Settings, args: argparse.Namespace) -> None:
+    from hookstream.api.client import (  # noqa: PLC0415
+        ClientError,
+        all_tenants,
+        call_api,
+        pretty,
+        tenant_request,
+    )
+
+    bearer = _bearer(settings, "tenant")
+    api_url = args.api_url or settings.api_url
+    answer: Any
+    try:
+        if args.action == "list":
+            answer = asyncio.run(all_tenants(api_url, bearer))
+        else:
+            method, path, body = tenant_request(
+                args.action,
+                args.tenant_id,
+                name=args.name,
+                expires_in=args.expires_in,
+                read_only=args.read_only,
+            )
+            answer = asyncio.run(call_api(api_url, bearer, method, path, body))
+    except ClientError as exc:
+        raise SystemExit(f"hookstream tenant {args.action}: {exc}") from None
+    if answer is None:  # delete: 204, nothing to show
+        return
+    # A portal link is what a script wants to hand on: the URL alone.
+    print(answer["url"] if args.action == "link" else pretty(answer))  # noqa: T201
+
+
+TENANT_ACTIONS = ("list", "show", "put", "delete", "link", "revoke")
 
 COMMANDS = {
     "worker": _worker,
@@ -157,6 +197,21 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--data", help="the entity: JSON text, or @file to read it from a file")
     send.add_argument("--topic", help="event topic (default events.api)")
     send.add_argument("--api-url", help="admin API base URL (default HOOKSTREAM_API_URL)")
+    tenant = commands.add_parser(
+        "tenant",
+        help="list, show, create or update, delete tenants; mint and revoke portal links",
+        description="Tenants through the admin API (docs/tenants.md). `link` prints the "
+        "portal URL to hand to the tenant; `revoke` ends every link issued so far. The token "
+        "comes from HOOKSTREAM_TOKEN, or the admin.token file `make run` keeps in the data dir.",
+    )
+    tenant.add_argument("action", choices=TENANT_ACTIONS)
+    tenant.add_argument("tenant_id", metavar="TENANT_ID", nargs="?", help="your customer's id")
+    tenant.add_argument("--name", help="put: the tenant's display name")
+    tenant.add_argument(
+        "--expires-in", type=int, help="link: seconds the link lives (60 to 604800, default a day)"
+    )
+    tenant.add_argument("--read-only", action="store_true", help="link: a read-only portal")
+    tenant.add_argument("--api-url", help="admin API base URL (default HOOKSTREAM_API_URL)")
     return parser
 
 
@@ -165,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     if args.command == "send-event":
         _send_event(settings, args)
+        return
+    if args.command == "tenant":
+        _tenant(settings, args)
         return
     sys.argv = [sys.argv[0]]  # faust's worker parses argv itself
     kafka_outage.install()  # reconnect backoff and outage log lines, before any client
