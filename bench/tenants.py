@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.harness import EVENTS_TOPIC, LOAD_LINGER_MS, Stack, note
 from hookstream.testing.eventually import eventually
+from hookstream.testing.loopback import LoopbackServer
 
 Add = Callable[..., None]
 
@@ -51,15 +52,8 @@ async def hanging_endpoints() -> AsyncIterator[tuple[str, Callable[[], int]]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", hang)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", lambda: holding
-    finally:
-        await runner.cleanup()
+    async with LoopbackServer(app, shutdown_timeout=0.5, handler_cancellation=True) as server:
+        yield server.url, lambda: holding
 
 
 def event(event_type: str, tenant_id: str, n: int) -> bytes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from aiohttp import web
+
+from hookstream.testing.loopback import LoopbackServer
 
 ADMIN_TOKEN = "test-admin-token"
 VIEWER_TOKEN = "test-viewer-token"
@@ -13,26 +14,8 @@ PUBLISHER_TOKEN = "test-publisher-token"
 TOKENS = f"{ADMIN_TOKEN}:admin,{VIEWER_TOKEN}:viewer,{PUBLISHER_TOKEN}:publisher"
 
 
-class ApiServer:
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+class ApiServer(LoopbackServer):
+    """The admin API (or the ingress) in-process on a free port."""
 
 
 class ApiClient:

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from hookstream.testing.loopback import LoopbackServer
+
 
 @dataclass
 class Received:
@@ -33,7 +35,7 @@ class Receiver:
         # path → responses to give, in order, before falling back to ``status``
         self.scripts: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
@@ -43,15 +45,13 @@ class Receiver:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Short shutdown: a deliberately hanging handler must not hold up teardown.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = LoopbackServer(app, self.port, shutdown_timeout=0.5)
+        await self._server.start()
+        self.port = self._server.port
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
+from hookstream.testing.loopback import LoopbackServer
 from hookstream.testing.processes import TENANT_MAX_IN_FLIGHT, WorkerProcess
 from tests.conftest import send_event
 
@@ -52,13 +53,9 @@ async def endpoints() -> AsyncIterator[Endpoints]:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", found.handle)
     # Cancel a handler when its client goes away: "hanging" counts open requests.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    found.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield found
-    await runner.cleanup()
+    async with LoopbackServer(app, shutdown_timeout=0.5, handler_cancellation=True) as server:
+        found.url = server.url
+        yield found
 
 
 @pytest.fixture
