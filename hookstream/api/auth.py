@@ -40,8 +40,6 @@ class Caller:
 
 # The caller, left on the request for handlers (whoami, tenant scoping).
 CALLER_KEY = web.RequestKey("hookstream.caller", Caller)
-# The caller's role alone (kept for handlers that only need that).
-ROLE_KEY = web.RequestKey("hookstream.role", str)
 # Checks a portal token: the tenant caller it stands for, or None. Set by the
 # API's Kafka resources (it needs the tenant table for revocations).
 PortalCheck = Callable[[str], Caller | None]
@@ -102,7 +100,6 @@ def auth_middleware(tokens: Mapping[str, Role]) -> Middleware:
         if caller.read_only and request.method not in READ_METHODS:
             raise ForbiddenError("this portal token is read-only")
         request[CALLER_KEY] = caller
-        request[ROLE_KEY] = caller.role
         return await handler(request)
 
     return middleware

@@ -130,11 +130,3 @@ class RoutingIndex:
                     continue
             routed.matched.append(subscription.webhook)
         return routed
-
-
-def matching_webhooks(
-    webhooks: Iterable[Webhook], event_type: str, tenant_id: str | None = None
-) -> list[Webhook]:
-    """Enabled webhooks subscribed to ``event_type`` (or to all events) of
-    the event's tenant (or of every tenant)."""
-    return RoutingIndex(webhooks).lookup(event_type, tenant_id)

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from hookstream.api.auth import role_for
-from hookstream.delivery.matching import matching_webhooks
+from hookstream.delivery.matching import RoutingIndex
 from hookstream.delivery.retry_schedule import format_duration, parse_schedule
 from hookstream.delivery.targets import is_public_address, literal_ip
 from hookstream.tokens import parse_tokens
@@ -17,9 +17,9 @@ def test_matching_respects_enabled_and_event_list() -> None:
     specific = make_webhook(id="a", events=["order.created"])
     everything = make_webhook(id="b", events=["*"])
     disabled = make_webhook(id="c", events=["*"], enabled=False)
-    matched = matching_webhooks([specific, everything, disabled], "order.created")
-    assert [w.id for w in matched] == ["a", "b"]
-    assert [w.id for w in matching_webhooks([specific, everything, disabled], "x.y")] == ["b"]
+    index = RoutingIndex([specific, everything, disabled])
+    assert [w.id for w in index.lookup("order.created")] == ["a", "b"]
+    assert [w.id for w in index.lookup("x.y")] == ["b"]
 
 
 def test_spec_defaults_follow_the_seed() -> None:
