@@ -59,6 +59,14 @@ class ValidationFailedError(HookstreamError):
     status, code = 422, "validation_failed"
 
 
+def invalid_field(field: str, message: str) -> ValidationFailedError:
+    """A 422 about one field of the request: the message names the field and
+    ``details`` points at it (the console marks that field)."""
+    return ValidationFailedError(
+        f"{field}: {message}", details=[{"field": field, "message": message}]
+    )
+
+
 class UnavailableError(HookstreamError):
     status, code = 503, "unavailable"
 

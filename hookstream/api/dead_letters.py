@@ -6,15 +6,13 @@ records by their ``webhookId`` and keeps the newest ``DEAD_LETTERS_KEPT`` per we
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from datetime import datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
 
+from hookstream import paging
 from hookstream.api.context import CONTEXT_KEY, DEAD_LETTERS_KEPT
 from hookstream.api.deliveries import queue_deliveries
 from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Param, Route
@@ -27,8 +25,9 @@ from hookstream.api.wire import (
     nullable,
     obj,
 )
-from hookstream.errors import ConflictError, ValidationFailedError
+from hookstream.errors import ConflictError, invalid_field
 from hookstream.http_common import json_response, read_json_object
+from hookstream.paging import bad_cursor, decode_cursor, encode_cursor
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
 from schemas.timestamps import iso_utc
@@ -44,20 +43,13 @@ MAX_LIMIT = 100
 
 def cursor_of(record: dict[str, Any]) -> str:
     """Opaque: where the next page starts (just after this record)."""
-    mark = orjson.dumps([record.get("deadAt"), record.get("deliveryId")])
-    return base64.urlsafe_b64encode(mark).decode().rstrip("=")
+    return encode_cursor([record.get("deadAt"), record.get("deliveryId")])
 
 
 def _mark(cursor: str) -> list[Any]:
-    try:
-        mark = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        mark = None
+    mark = decode_cursor(cursor)
     if not (isinstance(mark, list) and len(mark) == 2):
-        raise ValidationFailedError(
-            "cursor: not a cursor this API returned",
-            details=[{"field": "cursor", "message": "not a cursor this API returned"}],
-        )
+        raise bad_cursor()
     return mark
 
 
@@ -83,29 +75,14 @@ def page(
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        message = f"limit must be an integer from 1 to {MAX_LIMIT}"
-        raise ValidationFailedError(
-            f"limit: {message}", details=[{"field": "limit", "message": message}]
-        )
-    return limit
-
-
-def _invalid(field: str, message: str) -> ValidationFailedError:
-    return ValidationFailedError(message, details=[{"field": field, "message": message}])
+    return paging.parse_limit(raw, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
 def parse_since(body: dict[str, Any]) -> str:
     """``since`` as a wire timestamp (comparable as text with ``deadAt``)."""
     unknown = sorted(set(body) - {"since"})
     if unknown:
-        raise _invalid(unknown[0], f"unknown field {unknown[0]}")
+        raise invalid_field(unknown[0], "not a field of this request (only since)")
     value = body.get("since")
     if isinstance(value, str):
         try:
@@ -114,7 +91,7 @@ def parse_since(body: dict[str, Any]) -> str:
                 return iso_utc(moment)
         except (ValueError, OverflowError):
             pass
-    raise _invalid("since", "since must be an ISO 8601 time with a zone, e.g. 2026-11-23T10:00Z")
+    raise invalid_field("since", "must be an ISO 8601 time with a zone, e.g. 2026-11-23T10:00Z")
 
 
 def to_recover(records: list[dict[str, Any]], since: str) -> list[Delivery]:

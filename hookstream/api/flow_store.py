@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from hookstream.api.record_store import RecordStore
-from hookstream.errors import ValidationFailedError
+from hookstream.errors import invalid_field
 from schemas.flows import Flow, FlowSpec
 from schemas.listeners import Listener
 from schemas.timestamps import utc_now_iso
@@ -44,9 +44,7 @@ class FlowStore(RecordStore[Flow]):
     async def _save(self, spec: FlowSpec, flow_id: str, created_at: str) -> Flow:
         if self._listeners.get(spec.listener_id) is None:
             message = f"listener {spec.listener_id} does not exist"
-            raise ValidationFailedError(
-                f"listenerId: {message}", details=[{"field": "listenerId", "message": message}]
-            )
+            raise invalid_field("listenerId", message)
         flow = Flow.model_validate(
             {
                 **spec.model_dump(by_alias=True),

@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from hookstream.api.record_store import RecordStore
-from hookstream.errors import ValidationFailedError
+from hookstream.errors import invalid_field
 from hookstream.inbound.bodies import UnparseableBodyError, xml_to_json
 from hookstream.secret_box import SecretBox
 from schemas.listeners import PRESETS, TOKEN_TYPES, Listener, ListenerSpec, listener_url
@@ -31,9 +31,7 @@ def parse_spec(body: dict[str, Any]) -> ListenerSpec:
         try:
             body = {**body, "sampleData": xml_to_json(sample.encode())}
         except UnparseableBodyError as exc:
-            raise ValidationFailedError(
-                f"sampleData: {exc}", details=[{"field": "sampleData", "message": str(exc)}]
-            ) from None
+            raise invalid_field("sampleData", str(exc)) from None
     return ListenerSpec.model_validate(body)
 
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from hookstream.api.auth import CALLER_KEY
 from hookstream.api.context import CONTEXT_KEY
 from hookstream.api.routes import Route
-from hookstream.errors import NotFoundError, ValidationFailedError
+from hookstream.errors import NotFoundError, invalid_field
 from hookstream.http_common import Handler
 
 WEBHOOK_PARAM = "{webhook_id}"
@@ -62,9 +62,7 @@ def with_caller_tenant(request: web.Request, body: dict[str, Any]) -> dict[str, 
     named = body.get("tenantId", tenant_id)
     if named != tenant_id:
         message = "a portal token creates and changes webhooks of its own tenant only"
-        raise ValidationFailedError(
-            f"tenantId: {message}", details=[{"field": "tenantId", "message": message}]
-        )
+        raise invalid_field("tenantId", message)
     return {**body, "tenantId": tenant_id}
 
 

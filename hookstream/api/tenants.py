@@ -10,7 +10,7 @@ from aiohttp import web
 from hookstream.api.context import CONTEXT_KEY, ApiContext
 from hookstream.api.routes import READ, WRITE, Param, Route
 from hookstream.api.wire import BOOLEAN, STRING, TIME, array, nullable, obj
-from hookstream.errors import ValidationFailedError
+from hookstream.errors import invalid_field
 from hookstream.http_common import json_response, read_json_object
 from hookstream.tenants.store import DEFAULT_PAGE, MAX_PAGE, parse_limit
 from schemas.tenants import TENANT_ID_RULE, PortalLinkSpec, TenantSpec
@@ -28,9 +28,7 @@ def require_tenant(ctx: ApiContext, body: dict[str, Any]) -> None:
     tenant_id = body.get("tenantId")
     if isinstance(tenant_id, str) and ctx.tenants.find(tenant_id) is None:
         message = f"no tenant {tenant_id}; create it with PUT {BASE}/{{tenantId}} first"
-        raise ValidationFailedError(
-            f"tenantId: {message}", details=[{"field": "tenantId", "message": message}]
-        )
+        raise invalid_field("tenantId", message)
 
 
 async def put_tenant(request: web.Request) -> web.Response:

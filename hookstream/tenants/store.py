@@ -5,15 +5,15 @@ customer id, so PUT is the natural verb), listed a page at a time, and the
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from typing import Any
 
 from aiokafka.errors import KafkaError
 
+from hookstream import paging
 from hookstream.config_writes import write_config
-from hookstream.errors import NotFoundError, ValidationFailedError, kafka_unavailable
+from hookstream.errors import NotFoundError, invalid_field, kafka_unavailable
+from hookstream.paging import bad_cursor, decode_cursor, encode_cursor
 from schemas.tenants import TENANT_ID_RULE, Tenant, TenantSpec, valid_tenant_id
 from schemas.timestamps import utc_now_iso
 from streams.publisher import Publisher
@@ -23,44 +23,22 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 500
 
 
-def _invalid(field: str, message: str) -> ValidationFailedError:
-    return ValidationFailedError(
-        f"{field}: {message}", details=[{"field": field, "message": message}]
-    )
-
-
 def check_tenant_id(tenant_id: str) -> str:
     if not valid_tenant_id(tenant_id):
-        raise _invalid("tenantId", f"a tenant id is {TENANT_ID_RULE}")
+        raise invalid_field("tenantId", f"a tenant id is {TENANT_ID_RULE}")
     return tenant_id
 
 
-def encode_cursor(tenant_id: str) -> str:
-    return base64.urlsafe_b64encode(tenant_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The id the next page starts after. Opaque to clients, so the listing
-    order (by id) can change without breaking their code."""
-    try:
-        tenant_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError):
-        tenant_id = ""
-    if not valid_tenant_id(tenant_id):
-        raise _invalid("cursor", "not a cursor this API returned")
+def _after(cursor: str) -> str:
+    """The id the next page starts after."""
+    tenant_id = decode_cursor(cursor)
+    if not (isinstance(tenant_id, str) and valid_tenant_id(tenant_id)):
+        raise bad_cursor()
     return tenant_id
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_PAGE:
-        raise _invalid("limit", f"limit must be an integer from 1 to {MAX_PAGE}")
-    return limit
+    return paging.parse_limit(raw, default=DEFAULT_PAGE, maximum=MAX_PAGE)
 
 
 class TenantStore:
@@ -82,7 +60,7 @@ class TenantStore:
         page, or None at the end. Ordered by id rather than creation: a page
         stays stable while tenants are created (a new one lands where its id
         sorts, never shifting pages already read)."""
-        after = decode_cursor(cursor) if cursor is not None else None
+        after = _after(cursor) if cursor is not None else None
         ordered = sorted(
             (tenant for tenant in self.table.values() if after is None or tenant.id > after),
             key=lambda tenant: tenant.id,
