@@ -27,6 +27,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 
 from hookstream.delivery.attempts import Attempter
 from hookstream.delivery.rate_limit import RateLimits
+from hookstream.delivery.retry_policy import Decision
 from hookstream.delivery.sender import AttemptResult
 from hookstream.invalid_records import unreadable_record
 from hookstream.metrics import Metrics
@@ -57,10 +58,17 @@ CATCH_UP_TIMEOUT = 2.0
 
 class FailureHandler(Protocol):
     """What happens to a delivery that did not succeed
-    (hookstream/delivery/failure_router.py)."""
+    (hookstream/delivery/failure_router.py): ``plan`` decides what follows
+    a failed attempt (before it is logged), ``__call__`` carries it out."""
+
+    def plan(self, delivery: Delivery, result: AttemptResult) -> Decision: ...
 
     async def __call__(
-        self, webhook: Webhook, delivery: Delivery, result: AttemptResult
+        self,
+        webhook: Webhook,
+        delivery: Delivery,
+        result: AttemptResult,
+        decision: Decision | None = None,
     ) -> None: ...
 
     async def not_sent(self, delivery: Delivery, reason: str) -> None: ...
@@ -388,9 +396,11 @@ class DeliveryConsumer(SupervisedLoop):
         # A tenant whose endpoints hang waits here for its own share, not
         # for connection slots every tenant needs.
         async with self._tenant_limit.hold(webhook.tenant_id):
-            result, _ = await self._attempter.attempt(webhook, delivery)
+            result, _, decision = await self._attempter.attempt_and_plan(
+                webhook, delivery, self._on_failure.plan
+            )
         if not result.ok:
-            await self._on_failure(webhook, delivery, result)
+            await self._on_failure(webhook, delivery, result, decision)
 
     async def _wait_for_rate_limit(self, webhook: Webhook) -> Webhook | None:
         """Wait, in this lane, until the webhook's rateLimit lets one more

@@ -13,6 +13,11 @@ import orjson
 from schemas.events import DomainEvent
 from schemas.trace_context import TraceContext, parse_traceparent
 
+# Why a delivery was made: routed from its event topic, or asked for by a
+# person or a program. Shown beside each attempt in the delivery log, since a
+# redelivery keeps the delivery id and starts again at attempt 1.
+TRIGGERS = ("event", "redelivery", "recovery", "replay", "ping")
+
 
 def delivery_id_for(webhook_id: str, event_id: str, source: str | None = None) -> str:
     """Stable id of delivering ``event_id`` to ``webhook_id``: the same on every
@@ -46,6 +51,8 @@ class Delivery:
     # The span every attempt of this delivery is a child of (the router's,
     # or the producer's when nothing is exported); None: the event had none.
     trace: TraceContext | None = None
+    # One of TRIGGERS; kept by every retry of the delivery.
+    trigger: str = "event"
 
     @classmethod
     def for_event(
@@ -55,6 +62,7 @@ class Delivery:
         *,
         enqueued_at: float = 0.0,
         trace: TraceContext | None = None,
+        trigger: str = "event",
     ) -> Delivery:
         return cls(
             delivery_id_for(webhook_id, event.event_id, event.source),
@@ -62,6 +70,7 @@ class Delivery:
             event,
             enqueued_at=enqueued_at,
             trace=trace,
+            trigger=trigger,
         )
 
     def next_attempt(self, outcome: dict[str, Any], not_before: float) -> Delivery:
@@ -86,6 +95,8 @@ class Delivery:
             out["traceparent"] = self.trace.traceparent
             if self.trace.state:
                 out["tracestate"] = self.trace.state
+        if self.trigger != "event":
+            out["trigger"] = self.trigger
         return orjson.dumps(out)
 
     @classmethod
@@ -100,4 +111,11 @@ class Delivery:
             not_before=float(data.get("notBefore", 0.0)),
             enqueued_at=float(data.get("enqueuedAt", 0.0)),
             trace=parse_traceparent(data.get("traceparent"), data.get("tracestate")),
+            trigger=_trigger(data.get("trigger")),
         )
+
+
+def _trigger(value: Any) -> str:
+    """A record's trigger; absent (written before triggers were recorded) or
+    unknown (a newer writer) reads as a routed event."""
+    return str(value) if value in TRIGGERS else "event"

@@ -106,7 +106,7 @@ def to_recover(records: list[dict[str, Any]], since: str) -> list[Delivery]:
             continue
         seen.add(delivery_id)
         event = DomainEvent.from_dict(record["event"])
-        out.append(Delivery(delivery_id, str(record["webhookId"]), event))
+        out.append(Delivery(delivery_id, str(record["webhookId"]), event, trigger="recovery"))
     return out
 
 

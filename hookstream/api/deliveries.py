@@ -44,7 +44,8 @@ async def redeliver(request: web.Request) -> web.Response:
     if not webhook.enabled:
         raise ConflictError(f"webhook {webhook.id} is disabled; enable it before redelivering")
     event = DomainEvent.from_dict(record["event"])
-    await queue_deliveries(ctx, webhook, [Delivery(delivery_id, webhook.id, event)])
+    redelivery = Delivery(delivery_id, webhook.id, event, trigger="redelivery")
+    await queue_deliveries(ctx, webhook, [redelivery])
     return json_response(
         {"deliveryId": delivery_id, "webhookId": webhook.id, "status": "queued"}, status=202
     )
@@ -80,13 +81,18 @@ async def ping(request: web.Request) -> web.Response:
         entity={"webhookId": webhook.id, "name": webhook.name, "message": "ping from hookstream"},
         entity_url=f"{ctx.settings.api_url.rstrip('/')}/api/v1/webhooks/{webhook.id}",
     )
-    _, record = await ctx.attempter.attempt(webhook, Delivery.for_event(webhook.id, event))
+    delivery = Delivery.for_event(webhook.id, event, trigger="ping")
+    _, record = await ctx.attempter.attempt(webhook, delivery)
     return json_response(_public(record))
+
+
+# Fields of attempts logged before they were recorded.
+_LATER_FIELDS = {"trigger": "event", "nextAttemptAt": None, "deadLetterReason": None}
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
     """The stored attempt minus the internal copy of the event."""
-    return {k: v for k, v in record.items() if k != "event"}
+    return {**_LATER_FIELDS, **{k: v for k, v in record.items() if k != "event"}}
 
 
 ROUTES = [

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from schemas.deliveries import TRIGGERS
 from schemas.flows import Flow, FlowSpec
 from schemas.listeners import ListenerSpec
 from schemas.webhooks import WebhookSpec
@@ -123,12 +124,24 @@ ATTEMPT = obj(
         "eventId": STRING,
         "eventType": STRING,
         "attempt": INTEGER,
+        "trigger": {
+            "type": "string",
+            "enum": list(TRIGGERS),
+            "description": "why the delivery was made: routed from its event, or a redelivery, "
+            "a recovery of a dead letter, a replay, a ping (each starts again at attempt 1)",
+        },
         "outcome": STRING,
         "at": TIME,
         "durationMs": NUMBER,
         "error": nullable(STRING),
         "request": obj({"method": STRING, "url": STRING, "headers": STRING_MAP, "body": STRING}),
         "response": nullable(obj({"status": INTEGER, "headers": STRING_MAP, "body": STRING})),
+        "nextAttemptAt": nullable(
+            {**TIME, "description": "a failed attempt that will be retried: when (ISO 8601 UTC)"}
+        ),
+        "deadLetterReason": nullable(
+            {"type": "string", "description": "a failed attempt not retried: why"}
+        ),
     }
 )
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -15,11 +16,12 @@ from aiokafka.errors import KafkaError
 
 from hookstream.delivery.delivery_log import DeliveryLog
 from hookstream.delivery.payloads import OutboundRequest, build_request, redact_headers
+from hookstream.delivery.retry_policy import Decision
 from hookstream.delivery.sender import MAX_LOGGED_BODY, AttemptResult
 from hookstream.metrics import Metrics
 from hookstream.tracing import Tracing
 from schemas.deliveries import Delivery
-from schemas.timestamps import utc_now_iso
+from schemas.timestamps import iso_utc, utc_now_iso
 from schemas.webhooks import Webhook
 from streams.topics import DELIVERY_LOG
 
@@ -32,8 +34,29 @@ class SendsRequests(Protocol):
     async def send(self, request: OutboundRequest) -> AttemptResult: ...
 
 
+# What happens after a failed attempt (the worker's FailureRouter.plan),
+# decided before the attempt is logged so that its record can say it.
+Plan = Callable[[Delivery, AttemptResult], Decision]
+
+
+def next_step(decision: Decision | None) -> dict[str, Any]:
+    """The delivery-log fields saying what follows an attempt: when the next
+    attempt is due, or why there is none (dead-lettered, the webhook
+    disabled). Both None after a success, or when nothing was decided (a ping)."""
+    if decision is None:
+        return {"nextAttemptAt": None, "deadLetterReason": None}
+    if decision.action == "retry":
+        due = datetime.fromtimestamp(decision.not_before, UTC)
+        return {"nextAttemptAt": iso_utc(due), "deadLetterReason": None}
+    return {"nextAttemptAt": None, "deadLetterReason": decision.reason}
+
+
 def log_record(
-    webhook: Webhook, delivery: Delivery, request: OutboundRequest, result: AttemptResult
+    webhook: Webhook,
+    delivery: Delivery,
+    request: OutboundRequest,
+    result: AttemptResult,
+    decision: Decision | None = None,
 ) -> dict[str, Any]:
     body = (request.body or b"")[:MAX_LOGGED_BODY].decode("utf-8", "replace")
     return {
@@ -42,6 +65,8 @@ def log_record(
         "eventId": delivery.event.event_id,
         "eventType": delivery.event.event_type,
         "attempt": delivery.attempt,
+        # A redelivery, recovery or replay starts again at attempt 1: this says which it was.
+        "trigger": delivery.trigger,
         "outcome": result.outcome,
         "at": utc_now_iso(),
         "durationMs": round(result.duration * 1000, 2),
@@ -57,6 +82,7 @@ def log_record(
             if result.status is None
             else {"status": result.status, "headers": result.headers, "body": result.body}
         ),
+        **next_step(decision),
         # Kept so redelivery can rebuild the delivery without the original event topic.
         "event": delivery.event.to_dict(),
     }
@@ -95,6 +121,16 @@ class Attempter:
     async def attempt(
         self, webhook: Webhook, delivery: Delivery
     ) -> tuple[AttemptResult, dict[str, Any]]:
+        """One attempt, logged without saying what follows it (the API's ping)."""
+        result, record, _ = await self.attempt_and_plan(webhook, delivery, None)
+        return result, record
+
+    async def attempt_and_plan(
+        self, webhook: Webhook, delivery: Delivery, plan: Plan | None
+    ) -> tuple[AttemptResult, dict[str, Any], Decision | None]:
+        """One attempt; when it failed, ``plan`` decides what follows before
+        the attempt is logged (the record then says when the next attempt is
+        due), and the decision is returned for the caller to carry out."""
         # A child of the delivery's span: same trace, a new span id, which the
         # request's traceparent names (exported or not).
         span = self._tracing.start(
@@ -130,7 +166,8 @@ class Attempter:
             age = seconds_since(delivery.event.timestamp, now)
             if age is not None and age >= 0:
                 self._metrics.event_age.observe(age)
-        record = log_record(webhook, delivery, request, result)
+        decision = None if result.ok or plan is None else plan(delivery, result)
+        record = log_record(webhook, delivery, request, result, decision)
         if self._log is not None:
             self._log.write(webhook.id, record)
         else:
@@ -148,7 +185,7 @@ class Attempter:
                 result.status,
                 result.duration * 1000,
             )
-        return result, record
+        return result, record, decision
 
     async def _write_log(
         self, webhook: Webhook, delivery: Delivery, record: dict[str, Any]

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from hookstream.config_writes import disable_webhook
-from hookstream.delivery.retry_policy import decide
+from hookstream.delivery.retry_policy import Decision, decide
 from hookstream.delivery.sender import AttemptResult
 from hookstream.metrics import Metrics
 from hookstream.secret_box import SecretBox
@@ -73,11 +73,29 @@ class FailureRouter:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
-    async def __call__(self, webhook: Webhook, delivery: Delivery, result: AttemptResult) -> None:
-        now = self._clock()
-        decision = decide(
-            attempt=delivery.attempt, result=result, schedule=self._schedule, now=now, rng=self._rng
+    def plan(self, delivery: Delivery, result: AttemptResult) -> Decision:
+        """What follows this failed attempt (no I/O): the attempter asks
+        before logging the attempt, so the log can say when the next is due."""
+        return decide(
+            attempt=delivery.attempt,
+            result=result,
+            schedule=self._schedule,
+            now=self._clock(),
+            rng=self._rng,
         )
+
+    async def __call__(
+        self,
+        webhook: Webhook,
+        delivery: Delivery,
+        result: AttemptResult,
+        decision: Decision | None = None,
+    ) -> None:
+        """Carry out ``decision`` (the plan made when the attempt was logged;
+        planned now when not given)."""
+        if decision is None:
+            decision = self.plan(delivery, result)
+        now = self._clock()
         summary = attempt_summary(delivery, result)
         if decision.action == "retry":
             assert decision.tier is not None

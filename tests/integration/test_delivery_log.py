@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
 from hookstream.testing.kafka_reader import read_records
-from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.processes import RETRY_SCHEDULE, WorkerProcess
 from hookstream.testing.receiver import Receiver
 from streams.topics import DELIVERY_LOG
 from tests.conftest import send_event
@@ -62,6 +63,35 @@ async def test_log_shows_request_and_response_newest_first_with_secrets_redacted
     assert request["headers"]["X-Etl-Webhook-Event"] == f"inv.paid.{unique}"
     assert "s3cret" not in orjson.dumps(newest).decode()
     assert newest["durationMs"] >= 0
+    # The failed attempt says when the next was due (1 s, ±20 %), the success nothing.
+    assert (newest["trigger"], oldest["trigger"]) == ("event", "event")
+    due = datetime.fromisoformat(oldest["nextAttemptAt"]) - datetime.fromisoformat(oldest["at"])
+    assert timedelta(seconds=0.7) <= due <= timedelta(seconds=1.3), oldest["nextAttemptAt"]
+    assert oldest["deadLetterReason"] is None
+    assert newest["nextAttemptAt"] is None and newest["deadLetterReason"] is None
+
+
+async def test_the_last_attempt_says_why_it_was_the_last(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    receiver.status = 500
+    webhook = await live_webhook(
+        api, worker, name="last", url=f"{receiver.url}/last", events=[f"inv.paid.{unique}"]
+    )
+    await send_event(
+        producer, {"eventId": f"l-{unique}", "eventType": f"inv.paid.{unique}", "entityId": "9"}
+    )
+    attempts = len(RETRY_SCHEDULE.split(",")) + 1
+    logged = await wait_for_log(api, webhook["id"], attempts)
+    assert [a["attempt"] for a in logged] == list(range(attempts, 0, -1))
+    last, earlier = logged[0], logged[1:]
+    assert last["nextAttemptAt"] is None
+    assert last["deadLetterReason"].startswith(f"gave up after {attempts} attempts")
+    assert all(a["nextAttemptAt"] and a["deadLetterReason"] is None for a in earlier)
 
 
 async def test_redeliver_sends_again_with_the_same_delivery_id(
@@ -86,6 +116,10 @@ async def test_redeliver_sends_again_with_the_same_delivery_id(
     _, second = await receiver.wait_for("/again", 2)
     assert second.headers["X-Etl-Webhook-Event-Id"] == first.headers["X-Etl-Webhook-Event-Id"]
     assert orjson.loads(second.body) == orjson.loads(first.body)
+    # Attempt 1 again, but marked as the redelivery it was.
+    again, original = (await wait_for_log(api, webhook["id"], 2))[:2]
+    assert (again["attempt"], again["trigger"]) == (1, "redelivery")
+    assert (original["attempt"], original["trigger"]) == (1, "event")
 
     status, body = await api.call(
         "POST", f"/api/v1/webhooks/{webhook['id']}/events/dlv_unknown/redeliver"
@@ -103,6 +137,7 @@ async def test_ping_returns_the_attempt(api: ApiClient, receiver: Receiver) -> N
     [request] = receiver.on_path("/ping")
     assert request.headers["X-Etl-Webhook-Event"] == "webhook.ping"
     assert attempt["deliveryId"] == request.headers["X-Etl-Webhook-Event-Id"]
+    assert attempt["trigger"] == "ping"
 
     receiver.status = 503
     status, attempt = await api.call("POST", f"/api/v1/webhooks/{webhook['id']}/ping")

@@ -85,6 +85,7 @@ def test_recover_picks_each_delivery_dead_since_once_with_attempt_reset() -> Non
     deliveries = to_recover(records, "2026-11-23T10:20:00.000Z")
     assert [d.delivery_id for d in deliveries] == ["dlv_a", "dlv_b"]
     assert all(d.attempt == 1 and d.history == () for d in deliveries)
+    assert all(d.trigger == "recovery" for d in deliveries)
     assert to_recover(records, "2026-11-23T11:00:00.000Z") == []
 
 

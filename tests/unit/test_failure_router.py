@@ -4,6 +4,7 @@ MemoryPublisher, with a fixed clock and random source."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -128,3 +129,30 @@ async def test_a_write_that_fails_fails_the_call(
     publisher = MemoryPublisher(fail_with=ConnectionError("broker away"))
     with pytest.raises(ConnectionError):
         await router(publisher, table)(webhook, make_delivery(webhook), failure())
+
+
+async def test_the_planned_decision_is_the_one_carried_out_and_the_trigger_stays(
+    webhook: Webhook, table: CompactedTable[Webhook]
+) -> None:
+    # The attempter logs the plan ("next attempt at …"): the retry is due then.
+    publisher = MemoryPublisher()
+    routing = router(publisher, table)
+    delivery = replace(make_delivery(webhook), trigger="redelivery")
+    planned = routing.plan(delivery, failure())
+    assert planned.action == "retry"
+    await routing(webhook, delivery, failure(), planned)
+    (record,) = publisher.records
+    assert record.value is not None
+    retry = Delivery.from_json(record.value)
+    assert retry.not_before == planned.not_before
+    assert retry.trigger == "redelivery"  # still marked on its next attempt
+
+
+def test_a_delivery_without_a_known_trigger_reads_as_a_routed_event() -> None:
+    delivery = make_delivery(make_webhook())
+    assert Delivery.from_json(delivery.to_json()).trigger == "event"
+    assert b"trigger" not in delivery.to_json()  # records of routed events are unchanged
+    raw = orjson.loads(replace(delivery, trigger="recovery").to_json())
+    assert Delivery.from_json(orjson.dumps(raw)).trigger == "recovery"
+    raw["trigger"] = "from the future"
+    assert Delivery.from_json(orjson.dumps(raw)).trigger == "event"
