@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from hookstream.api.context import CONTEXT_KEY
+from hookstream.api.context import CONTEXT_KEY, ApiContext
 from hookstream.api.routes import READ, WRITE, Route
 from hookstream.api.wire import (
     BOOLEAN,
@@ -12,6 +14,7 @@ from hookstream.api.wire import (
     STRING,
     STRING_MAP,
     TIME,
+    array,
     data_of,
     nullable,
     obj,
@@ -67,11 +70,51 @@ async def generate_url(request: web.Request) -> web.Response:
 
 
 async def inbound_requests(request: web.Request) -> web.Response:
-    """The last 100 requests the ingress received for this listener, newest first."""
+    """The last 100 requests the ingress received for this listener, newest
+    first, each with the runs of the flows it started."""
     ctx = request.app[CONTEXT_KEY]
     listener = ctx.listeners.get(request.match_info["listener_id"])
-    return json_response({"data": ctx.inbound_log.newest_first(listener.id)})
+    runs = flow_runs(ctx, listener.id)
+    entries = [
+        {"deliveryId": None, **entry, "flowRuns": runs.get(entry.get("deliveryId") or "", [])}
+        for entry in ctx.inbound_log.newest_first(listener.id)
+    ]
+    return json_response({"data": entries})
 
+
+def flow_runs(ctx: ApiContext, listener_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The kept runs (``flow.executed`` / ``flow.failed`` events) of the
+    listener's flows, by the inbound delivery id that started them."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for flow in ctx.flows.list():
+        if flow.listener_id != listener_id:
+            continue
+        for execution in ctx.flow_executions.newest_first(flow.id):
+            entity = execution.get("entity") or {}
+            trigger = entity.get("triggerDeliveryId")
+            if not isinstance(trigger, str):
+                continue
+            runs.setdefault(trigger, []).append(
+                {
+                    "flowId": flow.id,
+                    "flowName": flow.name,
+                    "executionId": str(execution.get("eventId", "")),
+                    "status": str(execution.get("eventType", "")).removeprefix("flow."),
+                    "at": str(execution.get("timestamp", "")),
+                }
+            )
+    return runs
+
+
+FLOW_RUN = obj(
+    {
+        "flowId": STRING,
+        "flowName": STRING,
+        "executionId": STRING,
+        "status": {"type": "string", "enum": ["executed", "failed"]},
+        "at": TIME,
+    }
+)
 
 INBOUND_REQUEST = obj(
     {
@@ -82,9 +125,11 @@ INBOUND_REQUEST = obj(
         "verified": nullable(BOOLEAN),
         "reason": nullable(STRING),
         "method": STRING,
+        "deliveryId": nullable(STRING),
         "headers": STRING_MAP,
         "body": STRING,
         "contentType": nullable(STRING),
+        "flowRuns": array(FLOW_RUN),
     }
 )
 
@@ -109,6 +154,7 @@ ROUTES = [
           {200: obj({"url": STRING, "token": STRING, "path": STRING}, required=["url"])},
           errors=(503,)),
     Route("GET", ONE + "/requests", inbound_requests,
-          "The last 100 requests to this listener, newest first (secrets redacted)", READ,
+          "The last 100 requests to this listener, newest first (secrets redacted), each "
+          "with the runs of the flows it started", READ,
           {200: data_of(INBOUND_REQUEST)}),
 ]  # fmt: skip

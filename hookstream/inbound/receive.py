@@ -130,6 +130,8 @@ def new_log_entry(
         "verified": None,
         "reason": None,
         "method": request.method,
+        # The inbound delivery id of an accepted request (its flows' runs name it).
+        "deliveryId": None,
         "headers": logged,
         "body": "",
         "contentType": media_type(content_type) if content_type else None,
@@ -243,11 +245,13 @@ async def _receive(
     seen_key = f"{listener.id}:{provider_id}" if provider_id else None
     if seen_key and (seen_key in ingress.seen or seen_key in ingress.pending):
         entry["reason"] = "duplicate: this provider delivery id was already accepted"
+        entry["deliveryId"] = provider_id
         return json_response(
             {"accepted": True, "duplicate": True, "deliveryId": provider_id}, status=202
         )
 
     delivery_id = provider_id or inbound_delivery_id()
+    entry["deliveryId"] = delivery_id
     trigger = {
         "listenerId": listener.id,
         "receivedAt": entry["at"],  # the moment the log entry was made

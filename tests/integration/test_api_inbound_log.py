@@ -11,6 +11,7 @@ import orjson
 
 from hookstream.testing.api import PUBLISHER_TOKEN, VIEWER_TOKEN, ApiClient, ApiServer
 from hookstream.testing.eventually import eventually
+from hookstream.testing.processes import WorkerProcess
 
 SECRET = "inbound-log-secret-value"
 
@@ -65,6 +66,9 @@ async def test_every_request_is_logged_with_outcome_and_no_secret(
     assert accepted["headers"]["X-Hub-Signature-256"] == "[redacted]"
     assert accepted["body"].startswith('{"n":"' + unique) and "more characters" in accepted["body"]
     assert len(accepted["body"]) < 4200
+    assert accepted["deliveryId"].startswith("in_")  # what the flow trigger carries
+    assert [e["deliveryId"] for e in (forged, plain, echo)] == [None, None, None]
+    assert all(e["flowRuns"] == [] for e in entries)  # the listener has no flow
     assert forged["verified"] is False and forged["reason"].startswith("verification failed")
     assert plain["verified"] is None and "text/plain" in plain["reason"]
     assert echo["headers"]["Authorization"] == "[redacted]"
@@ -81,3 +85,50 @@ async def test_inbound_log_errors(api: ApiClient) -> None:
     assert status == 401
     status, _ = await api.call("GET", "/api/v1/listeners/ls_nope/requests", token=PUBLISHER_TOKEN)
     assert status == 403
+
+
+async def test_an_accepted_request_names_the_flow_runs_it_started(
+    api: ApiClient,
+    worker: WorkerProcess,
+    ingress_server: ApiServer,
+    http: aiohttp.ClientSession,
+    unique: str,
+) -> None:
+    status, listener = await api.call("POST", "/api/v1/listeners", json={"name": f"runs-{unique}"})
+    assert status == 201, listener
+    flows = []
+    for name, mappings in (("copy", []), ("needs customer", [{"to": "c", "from": "customer"}])):
+        status, flow = await api.call(
+            "POST",
+            "/api/v1/flows",
+            json={
+                "name": name,
+                "listenerId": listener["id"],
+                "destinationTopic": f"runs.{unique}",
+                "mappings": mappings,
+            },
+        )
+        assert status == 201, flow
+        flows.append(flow)
+    async with http.post(
+        f"{ingress_server.url}/hooks/{listener['id']}", json={"order": 1}
+    ) as response:
+        assert response.status == 202
+        delivery_id = (await response.json())["deliveryId"]
+
+    async def with_runs() -> dict[str, Any] | None:
+        [entry] = await logged(api, listener["id"], 1)
+        return entry if len(entry["flowRuns"]) == len(flows) else None
+
+    entry = await eventually(with_runs, timeout=30, interval=0.2, message="flow runs listed")
+    assert entry["deliveryId"] == delivery_id and entry["method"] == "POST"
+    runs = {run["flowId"]: run for run in entry["flowRuns"]}
+    copy, failing = flows
+    assert (runs[copy["id"]]["status"], runs[failing["id"]]["status"]) == ("executed", "failed")
+    assert runs[copy["id"]]["flowName"] == "copy"
+    status, executions = await api.call("GET", f"/api/v1/flows/{copy['id']}/executions")
+    assert status == 200
+    assert [e["eventId"] for e in executions["data"]] == [runs[copy["id"]]["executionId"]]
+    for flow in flows:
+        await api.call("DELETE", f"/api/v1/flows/{flow['id']}")
+    await api.call("DELETE", f"/api/v1/listeners/{listener['id']}")
