@@ -72,7 +72,7 @@ class ApiContext:
     listeners: ListenerStore
     flows: FlowStore
     flow_executions: RecentRecords
-    delivery_log: RecentRecords
+    delivery_log: DeliveryLogView
     dead_letters: DeadLetterView
     stats: StatsAggregator
     lag: LagProbe

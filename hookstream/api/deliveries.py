@@ -10,16 +10,20 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 
 from hookstream.api.context import CONTEXT_KEY, ApiContext
-from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Route
+from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Param, Route
+from hookstream.api.tenant_scope import caller_tenant
 from hookstream.api.wire import STRING, data_of, obj, ref
-from hookstream.errors import ConflictError, NotFoundError, kafka_unavailable
+from hookstream.errors import ConflictError, NotFoundError, invalid_field, kafka_unavailable
 from hookstream.http_common import json_response
+from hookstream.paging import parse_limit
 from schemas.deliveries import Delivery
 from schemas.events import DomainEvent
 from schemas.timestamps import utc_now_iso
 from schemas.webhooks import Webhook
 
 PING_EVENT = "webhook.ping"
+FIND_LIMIT = 100
+FIND_MAX = 1000
 
 
 async def delivery_log(request: web.Request) -> web.Response:
@@ -27,6 +31,32 @@ async def delivery_log(request: web.Request) -> web.Response:
     webhook = ctx.webhooks.get(request.match_info["webhook_id"])
     attempts = [_public(record) for record in ctx.delivery_log.newest_first(webhook.id)]
     return json_response({"data": attempts})
+
+
+async def find_deliveries(request: web.Request) -> web.Response:
+    """The kept attempts of one event (``eventId``) or one delivery
+    (``deliveryId``) across every webhook the caller may see, newest first:
+    Svix's message view. A portal token sees its own tenant's webhooks only."""
+    ctx = request.app[CONTEXT_KEY]
+    event_id = request.query.get("eventId", "").strip() or None
+    delivery_id = request.query.get("deliveryId", "").strip() or None
+    if event_id is None and delivery_id is None:
+        raise invalid_field("eventId", "give an eventId or a deliveryId to look for")
+    limit = parse_limit(request.query.get("limit"), default=FIND_LIMIT, maximum=FIND_MAX)
+    tenant_id = caller_tenant(request)
+    found: list[dict[str, Any]] = []
+    for webhook_id in ctx.delivery_log.webhooks_naming(event_id=event_id, delivery_id=delivery_id):
+        webhook = ctx.webhooks.table.get(webhook_id)
+        if webhook is None or (tenant_id is not None and webhook.tenant_id != tenant_id):
+            continue  # deleted, or another tenant's
+        found += [
+            _public(record)
+            for record in ctx.delivery_log.newest_first(webhook_id)
+            if event_id in (None, record.get("eventId"))
+            and delivery_id in (None, record.get("deliveryId"))
+        ]
+    found.sort(key=lambda record: str(record.get("at", "")), reverse=True)
+    return json_response({"data": found[:limit]})
 
 
 async def redeliver(request: web.Request) -> web.Response:
@@ -96,6 +126,19 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 
 
 ROUTES = [
+    Route("GET", "/api/v1/deliveries", find_deliveries,
+          "Find the attempts of an event or a delivery across webhooks, newest first",
+          TENANT_READ, {200: data_of(ref("Attempt"))},
+          query=(
+              Param("eventId", STRING, "the event's eventId"),
+              Param("deliveryId", STRING, "a delivery id (X-Etl-Webhook-Event-Id); with "
+                    "eventId too, attempts must match both"),
+              Param("limit", {"type": "integer", "minimum": 1, "maximum": FIND_MAX,
+                              "default": FIND_LIMIT}, "at most this many attempts"),
+          ),
+          description="Looks through the attempts the API keeps (the last 100 per webhook) of "
+          "every webhook the caller may see; a portal token sees its own tenant's webhooks "
+          "only. One of eventId and deliveryId is required (422 otherwise)."),
     Route("GET", "/api/v1/webhooks/{webhook_id}/events", delivery_log,
           "The last 100 attempts, newest first", TENANT_READ, {200: data_of(ref("Attempt"))}),
     Route("POST", "/api/v1/webhooks/{webhook_id}/events/{delivery_id}/redeliver", redeliver,

@@ -30,6 +30,7 @@ SCOPES_ITSELF = frozenset(
         ("GET", "/api/v1/webhooks"),  # lists the caller's tenant's webhooks only
         ("POST", "/api/v1/webhooks"),  # sets tenantId to the caller's tenant
         ("GET", "/api/v1/event-types"),  # the types one may subscribe to; no tenant data
+        ("GET", "/api/v1/deliveries"),  # looks through the caller's tenant's webhooks only
         ("GET", "/api/v1/whoami"),  # the caller itself
     }
 )

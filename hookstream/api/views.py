@@ -5,6 +5,7 @@ aggregator), so the numbers come from the same single read of the topic."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -80,7 +81,60 @@ class DeliveryLogView(ObservedRecords):
     producer's partitioner), so this is the read order too, except across
     the upgrade that moved the log from crc32 to that partitioner: a
     webhook's older attempts can then sit in another partition, read in no
-    set order relative to the new one. Equal times keep the read order."""
+    set order relative to the new one. Equal times keep the read order.
+
+    It also knows which webhooks' kept attempts name an event id or a
+    delivery id, so finding a delivery across webhooks reads only those."""
+
+    def __init__(
+        self, reader: ViewReader | str, topic: str, *, keep: int, observe: Observer | None = None
+    ) -> None:
+        super().__init__(reader, topic, keep=keep, observe=observe)
+        # Per webhook, the (event id, delivery id) of each kept attempt, in
+        # step with the kept records: the oldest pair leaves with its record.
+        self._kept_ids: dict[str, deque[tuple[str, str]]] = {}
+        # id -> {webhook id: how many of its kept attempts name it}
+        self._by_event: dict[str, dict[str, int]] = {}
+        self._by_delivery: dict[str, dict[str, int]] = {}
+
+    def group(self, key: str, value: dict[str, Any], raw: bytes) -> None:
+        kept = self._kept_ids.setdefault(key, deque())
+        if len(kept) >= self._keep:
+            event_id, delivery_id = kept.popleft()
+            _forget(self._by_event, event_id, key)
+            _forget(self._by_delivery, delivery_id, key)
+        event_id, delivery_id = str(value.get("eventId", "")), str(value.get("deliveryId", ""))
+        kept.append((event_id, delivery_id))
+        _remember(self._by_event, event_id, key)
+        _remember(self._by_delivery, delivery_id, key)
+        super().group(key, value, raw)
 
     def newest_first(self, key: str) -> list[dict[str, Any]]:
         return sorted(super().newest_first(key), key=_attempt_order, reverse=True)
+
+    def webhooks_naming(self, *, event_id: str | None, delivery_id: str | None) -> set[str]:
+        """The webhooks with a kept attempt of this event and/or delivery."""
+        found: set[str] | None = None
+        for index, wanted in ((self._by_event, event_id), (self._by_delivery, delivery_id)):
+            if wanted is not None:
+                webhooks = set(index.get(wanted, ()))
+                found = webhooks if found is None else found & webhooks
+        return found or set()
+
+
+def _remember(index: dict[str, dict[str, int]], item: str, webhook_id: str) -> None:
+    counts = index.setdefault(item, {})
+    counts[webhook_id] = counts.get(webhook_id, 0) + 1
+
+
+def _forget(index: dict[str, dict[str, int]], item: str, webhook_id: str) -> None:
+    counts = index.get(item)
+    if counts is None:
+        return
+    left = counts.get(webhook_id, 0) - 1
+    if left > 0:
+        counts[webhook_id] = left
+    else:
+        counts.pop(webhook_id, None)
+        if not counts:
+            del index[item]
