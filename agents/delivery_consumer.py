@@ -404,9 +404,18 @@ class DeliveryConsumer(SupervisedLoop):
 
     async def _wait_for_rate_limit(self, webhook: Webhook) -> Webhook | None:
         """Wait, in this lane, until the webhook's rateLimit lets one more
-        attempt start (no wait without one); the webhook as it is then."""
-        limiter = self._rate_limits.of(webhook)
-        if limiter is None or not await limiter.acquire():
+        attempt start (no wait without one); the webhook as it is then.
+        Nothing is booked ahead: a waiting delivery re-reads the webhook at
+        least every second, so a changed or removed limit, or a webhook
+        disabled or deleted meanwhile, applies to it at once
+        (hookstream/delivery/rate_limit.py). Waiting is not an attempt."""
+        webhook_id = webhook.id
+        if webhook.rate_limit is None:
+            self._rate_limits.of(webhook)  # forget a limit just removed
             return webhook
-        self._metrics.rate_limited.labels(webhook.id).inc()
-        return self._table.get(webhook.id)  # changed, disabled or deleted meanwhile?
+        current, _ = await self._rate_limits.wait_turn(
+            functools.partial(self._table.get, webhook_id),
+            # Counted as the wait begins: an hour's wait shows at once.
+            on_wait=self._metrics.rate_limited.labels(webhook_id).inc,
+        )
+        return current

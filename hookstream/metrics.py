@@ -49,7 +49,7 @@ class Metrics:
         )
         self.rate_limited = LoopCounter(
             "hookstream_rate_limited",
-            "Attempts that waited for their webhook's rateLimit before starting",
+            "Deliveries that had to wait for their webhook's rateLimit (counted as waits begin)",
             ["webhook"],
             registry=r,
         )
