@@ -1,6 +1,7 @@
-"""Listeners and flows in the console: create a listener with a preset,
-Generate URL and copy it, post a signed request to it and find it in the
-inbound log, dry-run a sample; edit a flow and test it on sample data."""
+"""Listeners and flows in the console: create a listener with a preset, copy
+its URL, post a signed request to it and find it in the inbound log with a
+link to the flow run it started, dry-run a sample; generate a secret URL;
+edit a flow, test it on sample data, and watch its runs come in."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ import orjson
 from playwright.async_api import Page, expect
 
 from hookstream.testing.api import ApiClient, ApiServer
+from hookstream.testing.processes import WorkerProcess
 from tests.e2e.conftest import ConsolePage
 
 SECRET = "gh-console-secret"
 
 
-async def test_listener_generate_url_copy_post_and_inbound_log(
+async def test_listener_copy_url_post_and_inbound_log(
     console: ConsolePage,
     api: ApiClient,
-    api_server: ApiServer,
+    worker: WorkerProcess,
     ingress_server: ApiServer,
     http: aiohttp.ClientSession,
     unique: str,
@@ -44,10 +46,24 @@ async def test_listener_generate_url_copy_post_and_inbound_log(
     await console.screenshot("listener-form")
     await page.get_by_role("button", name="Create listener").click()
     await expect(page.get_by_role("heading", name=f"Listener github {unique}")).to_be_visible()
+    await expect(page.get_by_text(f"Listener “github {unique}” created.")).to_be_visible()
     listener_id = page.url.rsplit("/", 1)[-1]
 
-    await page.get_by_role("button", name="Generate URL").click()
-    await expect(page.get_by_text("URL generated.")).to_be_visible()
+    # An HMAC listener's URL is fixed: nothing to generate, and it says so.
+    url_section = page.get_by_role("region", name="Public URL")
+    await expect(url_section.get_by_text("This URL does not change")).to_be_visible()
+    await expect(url_section.get_by_role("button", name=re.compile("^Generate"))).to_have_count(0)
+    # A flow on it, whose run the inbound log links to.
+    status, flow = await api.call(
+        "POST",
+        "/api/v1/flows",
+        json={
+            "name": f"copy {unique}",
+            "listenerId": listener_id,
+            "destinationTopic": f"gh.{unique}",
+        },
+    )
+    assert status == 201, flow
     await page.get_by_role("button", name="Copy URL").click()
     await expect(page.get_by_text("URL copied.")).to_be_visible()
     copied = await page.evaluate("navigator.clipboard.readText()")
@@ -68,9 +84,10 @@ async def test_listener_generate_url_copy_post_and_inbound_log(
     async with http.post(target, data=body, headers=bad) as response:
         assert response.status == 401
 
-    await check_inbound_log(page)
     await check_sample_test(page, body, signature)
+    await check_inbound_log(page)
     await console.screenshot("listener")
+    await check_flow_run_link(page, flow, unique)
 
     await console.open("#/listeners")
     row = page.get_by_role("row").filter(has_text=f"github {unique}")
@@ -80,6 +97,7 @@ async def test_listener_generate_url_copy_post_and_inbound_log(
     assert status == 200
     assert stored["verification"]["hasSecret"] is True
     assert stored["sampleData"] == {"action": "opened", "number": 1}
+    assert await api.call("DELETE", f"/api/v1/flows/{flow['id']}") == (204, None)
     assert await api.call("DELETE", f"/api/v1/listeners/{listener_id}") == (204, None)
 
 
@@ -88,10 +106,57 @@ async def check_inbound_log(page: Page) -> None:
     accepted = log.locator('details[data-status="202"]')
     await expect(accepted).to_have_count(1)  # the page refreshes the log itself
     await expect(log.locator('details[data-status="401"]')).to_have_count(1)
+    await expect(accepted.locator("summary code.method")).to_have_text("POST")
     await accepted.locator("summary").click()
     await expect(accepted.get_by_label("Inbound body")).to_contain_text("<b>bold</b>")
     await expect(log.locator("b")).to_have_count(0)
     await expect(log).not_to_contain_text(SECRET)
+    # The run it started appears beside it (the worker runs the flow).
+    await expect(accepted.get_by_role("link", name=re.compile("^Flow run: copy"))).to_contain_text(
+        "executed"
+    )
+
+
+async def check_flow_run_link(page: Page, flow: dict[str, object], unique: str) -> None:
+    """The inbound log's link opens the flow on that run, marked and unfolded."""
+    log = page.get_by_role("region", name="Inbound log")
+    accepted = log.locator('details[data-status="202"]')
+    await accepted.get_by_role("link", name=re.compile("^Flow run: copy")).click()
+    await expect(page.get_by_role("heading", name=f"Flow copy {unique}")).to_be_visible()
+    assert f"#/flows/{flow['id']}/executions/fx_" in page.url
+    executions = page.get_by_role("region", name="Executions")
+    chosen = executions.locator('tr[aria-current="true"]')
+    await expect(chosen).to_have_count(1)
+    await expect(chosen).to_contain_text("flow.executed")
+    await expect(chosen.locator("details")).to_have_attribute("open", "")
+
+
+async def test_a_secret_url_listener_shows_the_url_it_generates(
+    console: ConsolePage, api: ApiClient, ingress_server: ApiServer, http: aiohttp.ClientSession
+) -> None:
+    status, listener = await api.call(
+        "POST",
+        "/api/v1/listeners",
+        json={"name": "secret url", "verification": {"type": "secret_url"}},
+    )
+    assert status == 201, listener
+    page = console.page
+    await console.sign_in(hash_path=f"#/listeners/{listener['id']}")
+    section = page.get_by_role("region", name="Public URL")
+    await expect(section.get_by_text("No secret URL yet")).to_be_visible()
+    url = section.get_by_label("Public URL")
+    await expect(url).to_have_value(re.compile(f"/hooks/{listener['id']}$"))
+    await section.get_by_role("button", name="Generate URL").click()
+    await expect(section.get_by_role("status")).to_contain_text("New URL generated")
+    await expect(section.get_by_text("The URL ends with a secret token")).to_be_visible()
+    await expect(url).to_have_value(re.compile(f"/hooks/{listener['id']}/[A-Za-z0-9_-]{{20,}}$"))
+    token = await section.get_by_label("Token (shown once)").input_value()
+    assert (await url.input_value()).endswith(f"/{token}")
+    await console.screenshot("listener-secret-url")
+    target = f"{ingress_server.url}/hooks/{listener['id']}/{token}"
+    async with http.post(target, json={"ok": True}) as response:
+        assert response.status == 202
+    await api.call("DELETE", f"/api/v1/listeners/{listener['id']}")
 
 
 async def check_sample_test(page: Page, body: bytes, signature: str) -> None:
@@ -109,7 +174,8 @@ async def check_sample_test(page: Page, body: bytes, signature: str) -> None:
 async def test_flow_editor_tests_on_sample_and_saves(
     console: ConsolePage,
     api: ApiClient,
-    api_server: ApiServer,
+    worker: WorkerProcess,
+    ingress_server: ApiServer,
     http: aiohttp.ClientSession,
     unique: str,
 ) -> None:
@@ -142,11 +208,16 @@ async def test_flow_editor_tests_on_sample_and_saves(
     await page.get_by_label("Filter (JMESPath)").fill("payload.data.amount > `1`")
     await page.get_by_role("button", name="Create flow").click()
     await expect(page.get_by_role("heading", name=f"Flow orders {unique}")).to_be_visible()
-    await expect(page.get_by_role("region", name="Executions")).to_contain_text(
-        "No executions yet."
-    )
-    await console.screenshot("flow")
+    await expect(page.get_by_text(f"Flow “orders {unique}” created.")).to_be_visible()
+    executions = page.get_by_role("region", name="Executions")
+    await expect(executions).to_contain_text("No executions yet.")
     flow_id = page.url.rsplit("/", 1)[-1]
+    # A request to the listener runs the flow: the open page shows the run by itself.
+    hook = f"{ingress_server.url}/hooks/{listener['id']}"
+    async with http.post(hook, json={"data": {"id": 5, "amount": 9.5}}) as response:
+        assert response.status == 202
+    await expect(executions.get_by_role("cell", name="flow.executed")).to_be_visible()
+    await console.screenshot("flow")
     status, flow = await api.call("GET", f"/api/v1/flows/{flow_id}")
     assert status == 200
     assert flow["mappings"] == [{"to": "order.id", "from": "data.id"}]

@@ -46,6 +46,12 @@ async def test_filter_editor_rate_limit_and_replay(
     await page.get_by_role("button", name="Try on recent traffic").click()
     await expect(page.get_by_text("Matched 1 of 2 recent events.")).to_be_visible()
     await console.screenshot("webhook-filter")
+    # Nothing matching says so, rather than leaving the examples blank.
+    await page.get_by_label("Filter (JSON)").fill('{"entity": {"total": {"$gte": 100000}}}')
+    await page.get_by_role("button", name="Try on recent traffic").click()
+    await expect(page.get_by_text("Matched 0 of 2 recent events.")).to_be_visible()
+    await expect(page.get_by_text("No recent event matches this filter.")).to_be_visible()
+    await page.get_by_label("Filter (JSON)").fill('{"entity": {"total": {"$gte": 100}}}')
     await page.get_by_label("Requests").fill("10")
     await page.get_by_role("button", name="Create webhook").click()
     await expect(page).to_have_url(re.compile(r"#/webhooks$"))

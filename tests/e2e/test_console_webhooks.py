@@ -101,6 +101,11 @@ async def test_create_a_webhook_through_the_form(
     await page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
     await page.get_by_role("button", name="Create webhook").click()
     await expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
+    # The confirmation made it across the navigation to the list; it can be dismissed.
+    created_note = page.get_by_role("status").filter(has_text=f"Webhook “crm {unique}” created.")
+    await expect(created_note).to_be_visible()
+    await created_note.get_by_role("button", name="Dismiss").click()
+    await expect(created_note).to_have_count(0)
     row = page.get_by_role("row").filter(has_text=f"crm {unique}")
     await expect(row).to_contain_text("enabled")
 
@@ -179,6 +184,8 @@ async def test_edit_rotates_the_secret_and_keeps_basic_auth(
     await page.get_by_label("Name", exact=True).fill(f"rotated {unique}")
     await page.get_by_role("button", name="Save webhook").click()
     await expect(page.get_by_role("row").filter(has_text=f"rotated {unique}")).to_be_visible()
+    saved_note = page.get_by_text(f"Webhook “rotated {unique}” saved.")
+    await expect(saved_note).to_be_visible()
     status, stored = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}")
     assert status == 200
     assert stored["hasSecret"] is True
@@ -186,6 +193,7 @@ async def test_edit_rotates_the_secret_and_keeps_basic_auth(
     assert stored["basicAuth"] == {"username": "u", "hasPassword": True}
     await console.open(f"#/webhooks/{webhook['id']}")
     await expect(page.get_by_text("the previous one signs until")).to_be_visible()
+    await expect(saved_note).to_have_count(0)  # shown once, by the page after the save
 
 
 async def test_a_410_disables_the_webhook_and_the_list_says_why(

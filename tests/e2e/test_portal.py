@@ -1,9 +1,9 @@
 """The tenant portal in a real browser: an admin creates a tenant and opens a
 portal link from the Tenants page; the link opens the console in tenant mode
 (the token taken from the fragment, kept out of the address bar), where the
-tenant manages its webhooks, sees and redelivers events, recovers dead
-letters, reads the event types, and reaches nothing else; a revoked link
-stops working."""
+tenant manages its webhooks, sees and redelivers events, finds an event
+among its webhooks, recovers dead letters, reads the event types, and
+reaches nothing else; a revoked link stops working."""
 
 from __future__ import annotations
 
@@ -135,6 +135,17 @@ async def tenant_sees_events_and_dead_letters(
     await expect(page.get_by_text(re.compile("Redelivery of dlv_.* queued"))).to_be_visible()
     await receiver.wait_for(f"/{unique}", count=2)
     await portal.screenshot("portal-events")
+
+    # Find delivery: the event's attempts among the tenant's own webhooks.
+    nav = page.get_by_role("navigation", name="Main")
+    await nav.get_by_role("link", name="Find delivery").click()
+    await page.get_by_role("searchbox", name="Event id or delivery id").fill(f"e-{unique}")
+    await page.get_by_role("button", name="Find", exact=True).click()
+    found = page.get_by_role("region", name=f"Attempts to acme hook {unique}")
+    await expect(found.locator("details.attempt")).to_have_count(2)
+    await expect(page.locator("section.found")).to_have_count(1)
+    await expect(found.get_by_text("manual redelivery")).to_have_count(1)
+    await portal.screenshot("portal-find-delivery")
 
     status, down = await api.call(
         "POST",

@@ -167,20 +167,21 @@ export function confirmDialog(question, confirmText = 'Confirm') {
   });
 }
 
-// A table from rows: columns = [[header, row => cell]].
+// A table from rows: columns = [[header, row => cell]]. It scrolls sideways
+// inside its own box when wider than the page (a phone), never the page.
 export function table(columns, rows, { caption, empty = 'Nothing yet.' } = {}) {
   if (!rows.length) return h('p', { class: 'empty', text: empty });
-  return h('table', {},
+  return h('div', { class: 'table-scroll' }, h('table', {},
     caption ? h('caption', { text: caption }) : null,
     h('thead', {}, h('tr', {}, columns.map(([head]) => h('th', { scope: 'col', text: head })))),
-    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map(([, cell]) => h('td', {}, cell(row)))))));
+    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map(([, cell]) => h('td', {}, cell(row))))))));
 }
 
 export function headersTable(headers) {
   const entries = Object.entries(headers || {});
   if (!entries.length) return h('p', { class: 'empty', text: 'No headers.' });
-  return h('table', { class: 'kv' }, h('tbody', {}, entries.map(([k, v]) =>
-    h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: String(v) })))));
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'kv' }, h('tbody', {}, entries.map(([k, v]) =>
+    h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: String(v) }))))));
 }
 
 export async function copyText(text, input) {

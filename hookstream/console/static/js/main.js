@@ -2,6 +2,7 @@
 // render(root, ctx); ctx.onLeave(fn) registers cleanup (timers) for navigation.
 import * as api from './api.js';
 import { h, clear, field, notice, statusLine } from './dom.js';
+import { takeFlash } from './flash.js';
 
 const PAGES = [
   [/^overview$/, () => import('./pages/overview.js'), 'Overview'],
@@ -9,6 +10,7 @@ const PAGES = [
   [/^webhooks\/new$/, () => import('./pages/webhook-form.js'), 'New webhook'],
   [/^webhooks\/([^/]+)\/events$/, () => import('./pages/events.js'), 'View events'],
   [/^webhooks\/([^/]+)$/, () => import('./pages/webhook-form.js'), 'Edit webhook'],
+  [/^deliveries(?:\/(.+))?$/, () => import('./pages/deliveries.js'), 'Find delivery'],
   [/^send$/, () => import('./pages/send.js'), 'Send event'],
   [/^listeners$/, () => import('./pages/listeners.js'), 'Listeners'],
   [/^listeners\/new$/, () => import('./pages/listener-form.js'), 'New listener'],
@@ -16,12 +18,14 @@ const PAGES = [
   [/^flows$/, () => import('./pages/flows.js'), 'Flows'],
   [/^flows\/new$/, () => import('./pages/flow-form.js'), 'New flow'],
   [/^flows\/([^/]+)$/, () => import('./pages/flow-form.js'), 'Flow'],
+  [/^flows\/([^/]+)\/executions\/([^/]+)$/, () => import('./pages/flow-form.js'), 'Flow'],
   [/^tenants$/, () => import('./pages/tenants.js'), 'Tenants'],
   [/^event-types$/, () => import('./pages/event-types.js'), 'Event types'],
 ];
 // The portal (a tenant's token): its webhooks and the event types, nothing else.
-const PORTAL_PAGES = [/^webhooks$/, /^webhooks\/new$/, /^webhooks\/([^/]+)\/events$/, /^webhooks\/([^/]+)$/, /^event-types$/];
-const PORTAL_NAV = new Set(['#/webhooks', '#/event-types']);
+const PORTAL_PAGES = [/^webhooks$/, /^webhooks\/new$/, /^webhooks\/([^/]+)\/events$/, /^webhooks\/([^/]+)$/,
+  /^deliveries(?:\/(.+))?$/, /^event-types$/];
+const PORTAL_NAV = new Set(['#/webhooks', '#/deliveries', '#/event-types']);
 const PORTAL_PATH = '/ui/portal';
 
 // A portal link carries its token in the URL fragment (#token=…), which the
@@ -152,11 +156,15 @@ async function route() {
     tenant: tenant ? { id: me.tenantId, name: me.tenantName, readOnly: me.readOnly } : null,
     canWrite: role === 'admin' || (tenant && !me.readOnly),
     canPublish: role === 'admin' || role === 'publisher',
-    params: m.slice(1).map(decodeURIComponent),
+    params: m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p))),
     navigate,
+    reload: () => route(),
     onLeave: (fn) => leaving.push(fn),
   };
   const root = h('section', { class: 'page' });
+  // A confirmation from the page before (a save that navigated here).
+  const flashed = takeFlash();
+  if (flashed) view.append(flashed);
   view.append(root);
   try {
     const page = await load();

@@ -1,67 +1,22 @@
 // View events (seed 000): the last 100 attempts of one webhook, each
 // expandable to its request and response; redeliver; dead letters.
 import * as api from '../api.js';
-import { h, append, button, field, headersTable, notice, pretty, select, statusLine, table, when } from '../dom.js';
+import { attemptItem, humanError, markNewest } from '../attempt-view.js';
+import { h, append, button, field, notice, pretty, select, statusLine, table, when } from '../dom.js';
+import { poll } from '../poll.js';
 import { replayButton } from './replay-dialog.js';
 
 const OUTCOMES = ['success', 'http_error', 'timeout', 'connection_error', 'refused'];
 const REFRESH_MS = 3000;
 
-// A webhook with payloadFormat cloudevents sends a structured-mode CloudEvent.
-function isCloudEvent(headers) {
-  const type = Object.entries(headers || {}).find(([name]) => name.toLowerCase() === 'content-type')?.[1] || '';
-  return type.toLowerCase().startsWith('application/cloudevents+json');
-}
-
-function requestView(req) {
-  if (!req) return h('p', { class: 'empty', text: 'No request recorded.' });
-  const title = isCloudEvent(req.headers) ? 'Request body: CloudEvent (structured mode)' : 'Request body';
-  return h('div', { class: 'request' },
-    h('p', {}, h('code', { text: `${req.method} ${req.url}` })),
-    h('h4', { text: 'Request headers' }), headersTable(req.headers),
-    h('h4', { text: title }), h('pre', { 'aria-label': 'Request body', text: pretty(req.body) || '(empty)' }));
-}
-
-function responseView(res, attempt) {
-  if (!res) return h('p', { class: 'empty', text: attempt.error ? `No response: ${attempt.error}` : 'No response.' });
-  return h('div', { class: 'response' },
-    h('p', {}, h('code', { text: `HTTP ${res.status}` })),
-    h('h4', { text: 'Response headers' }), headersTable(res.headers),
-    h('h4', { text: 'Response body' }), h('pre', { 'aria-label': 'Response body', text: pretty(res.body) || '(empty)' }));
-}
-
 const keyOf = (a) => `${a.deliveryId}|${a.attempt}|${a.at}`;
-
-function attemptItem(a, webhookId, ctx, status) {
-  const redeliver = ctx.canWrite ? button('Redeliver', async () => {
-    try {
-      await api.post(`/webhooks/${api.enc(webhookId)}/events/${api.enc(a.deliveryId)}/redeliver`);
-      notice(status, `Redelivery of ${a.deliveryId} queued.`, 'ok');
-    } catch (err) { notice(status, `Redeliver failed: ${err.message}`, 'error'); }
-  }, { label: `Redeliver ${a.deliveryId}` }) : null;
-  const item = h('details', { class: 'attempt', 'data-outcome': a.outcome, 'data-delivery': a.deliveryId },
-    h('summary', {},
-      h('span', { class: `badge ${a.outcome}`, text: a.outcome }),
-      h('span', { text: a.response ? `HTTP ${a.response.status}` : (a.error || '') }),
-      h('strong', { text: a.eventType || '' }),
-      h('span', { class: 'muted', text: `attempt ${a.attempt}` }),
-      h('span', { class: 'muted', text: when(a.at) }),
-      h('span', { class: 'muted', text: a.durationMs !== undefined ? `${a.durationMs} ms` : '' }),
-      h('code', { class: 'muted', text: a.deliveryId })),
-    h('div', { class: 'body' },
-      h('p', {}, 'Event ', h('code', { text: a.eventId || '' }), a.error ? ` — ${a.error}` : ''),
-      h('div', { class: 'two' },
-        h('section', { 'aria-label': 'Request' }, h('h3', { text: 'Request' }), requestView(a.request)),
-        h('section', { 'aria-label': 'Response' }, h('h3', { text: 'Response' }), responseView(a.response, a))),
-      h('div', { class: 'actions' }, redeliver)));
-  return item;
-}
 
 async function attemptsTab(panel, webhookId, ctx) {
   const status = statusLine();
   const filter = select('outcome', [['', 'All outcomes'], ...OUTCOMES.map((o) => [o])], '');
   const listEl = h('div', { class: 'attempts', 'aria-label': 'Delivery attempts' });
   const count = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const none = h('p', { class: 'empty', hidden: true });
   const items = new Map();
   const apply = () => {
     let shown = 0;
@@ -70,6 +25,9 @@ async function attemptsTab(panel, webhookId, ctx) {
       if (!el.hidden) shown += 1;
     }
     count.textContent = `${shown} of ${listEl.children.length} attempts`;
+    // An empty list says so: nothing yet, or nothing that matches the filter.
+    none.textContent = listEl.children.length ? `No attempts match the outcome “${filter.value}”.` : 'No attempts yet.';
+    none.hidden = shown > 0;
   };
   filter.addEventListener('change', apply);
 
@@ -78,21 +36,20 @@ async function attemptsTab(panel, webhookId, ctx) {
     // Newest first; keep existing (possibly expanded) items, add new ones on top.
     const order = attempts.map((a) => {
       const key = keyOf(a);
-      if (!items.has(key)) items.set(key, attemptItem(a, webhookId, ctx, status));
+      if (!items.has(key)) items.set(key, attemptItem({ webhookId, ...a }, ctx, status));
       return items.get(key);
     });
     const wanted = new Set(order);
     for (const [key, el] of items) if (!wanted.has(el)) { el.remove(); items.delete(key); }
     listEl.replaceChildren(...order);
-    if (!order.length) listEl.append(h('p', { class: 'empty', text: 'No attempts yet.' }));
+    markNewest(order);
     apply();
   }
   append(panel, [
     h('div', { class: 'toolbar' }, field('Outcome', filter), button('Refresh', () => load().catch((e) => notice(status, e.message, 'error'))), count),
-    status, listEl]);
+    status, listEl, none]);
   await load();
-  const timer = setInterval(() => { load().catch(() => {}); }, REFRESH_MS);
-  ctx.onLeave(() => clearInterval(timer));
+  poll(load, REFRESH_MS, ctx);
 }
 
 function deadLetterItem(d) {
@@ -110,7 +67,8 @@ function deadLetterItem(d) {
       table([
         ['#', (a) => String(a.attempt)], ['At', (a) => when(a.at)],
         ['Outcome', (a) => h('span', { class: `badge ${a.outcome}`, text: a.outcome })],
-        ['Status', (a) => (a.status ? String(a.status) : '—')], ['Error', (a) => a.error || ''],
+        ['Status', (a) => (a.status ? String(a.status) : '—')],
+        ['Error', (a) => (a.outcome === 'success' ? '' : h('span', { title: a.error || '', text: humanError(a) }))],
         ['ms', (a) => String(a.durationMs ?? '')],
       ], attempts),
       h('h4', { text: 'Event' }), h('pre', { 'aria-label': 'Dead letter event', text: pretty(d.event) })));
@@ -155,8 +113,7 @@ async function deadLettersTab(panel, webhookId, ctx) {
   });
   append(panel, [recover, h('div', { class: 'actions' }, button('Refresh dead letters', () => load())), status, listEl, more]);
   await load();
-  const timer = setInterval(() => { load().catch(() => {}); }, REFRESH_MS);
-  ctx.onLeave(() => clearInterval(timer));
+  poll(load, REFRESH_MS, ctx);
 }
 
 export async function render(root, ctx) {

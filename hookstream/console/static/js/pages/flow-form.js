@@ -2,7 +2,11 @@
 // preview (POST /api/v1/flows/test, writes nothing) and the executions list.
 import * as api from '../api.js';
 import { h, append, button, checkbox, clearErrors, field, notice, pretty, select, showErrors, statusLine, table, when } from '../dom.js';
+import { flash } from '../flash.js';
+import { poll } from '../poll.js';
 import { rows } from '../rows.js';
+
+const REFRESH_MS = 3000;
 
 function parseValue(text) {
   try { return JSON.parse(text); } catch { return text; }
@@ -52,8 +56,12 @@ export async function render(root, ctx) {
     notice(status, 'Saving…');
     try {
       const saved = current ? await api.put(`/flows/${api.enc(current.id)}`, spec()) : await api.post('/flows', spec());
-      notice(status, `Saved ${saved.name}.`, 'ok');
-      if (!current) ctx.navigate(`#/flows/${api.enc(saved.id)}`);
+      if (current) {
+        notice(status, `Flow “${saved.name}” saved.`, 'ok');
+      } else {
+        flash(`Flow “${saved.name}” created.`);
+        ctx.navigate(`#/flows/${api.enc(saved.id)}`);
+      }
     } catch (err) { showErrors(form, err, status); }
   });
 
@@ -61,7 +69,7 @@ export async function render(root, ctx) {
     h('div', { class: 'page-head' }, h('h1', { text: current ? `Flow ${current.name}` : 'New flow' }),
       current ? h('code', { class: 'muted', text: current.id }) : null),
     form, await preview(spec, listeners, listener, form)]);
-  if (current) root.append(await executions(current));
+  if (current) root.append(await executions(current, ctx));
 }
 
 async function preview(spec, listeners, listenerSelect, form) {
@@ -105,13 +113,44 @@ async function preview(spec, listeners, listenerSelect, form) {
   return section;
 }
 
-async function executions(flow) {
-  const list = await api.list(`/flows/${api.enc(flow.id)}/executions`);
-  return h('section', { class: 'card', 'aria-label': 'Executions' },
-    h('h2', { text: 'Executions' }),
-    table([
-      ['When', (e) => when(e.timestamp)],
-      ['Result', (e) => h('span', { class: `badge ${e.eventType === 'flow.executed' ? 'ok' : 'failed'}`, text: e.eventType })],
-      ['Details', (e) => h('details', {}, h('summary', { text: e.entity?.error || 'entity' }), h('pre', { text: pretty(e.entity) }))],
-    ], list, { empty: 'No executions yet.' }));
+// The flow's runs, newest first, refreshed while the page is shown. An
+// inbound log row links to its run (#/flows/<id>/executions/<eventId>): that
+// run is marked and opened.
+async function executions(flow, ctx) {
+  const chosen = ctx.params[1];
+  const holder = h('div');
+  const updated = h('p', { class: 'hint', text: `Refreshes every ${REFRESH_MS / 1000} s.` });
+  const open = new Set(chosen ? [chosen] : []);
+  const row = (e) => {
+    const details = h('details', { open: open.has(e.eventId) },
+      h('summary', { text: e.entity?.error || 'entity' }), h('pre', { text: pretty(e.entity) }));
+    details.addEventListener('toggle', () => { if (details.open) open.add(e.eventId); else open.delete(e.eventId); });
+    return details;
+  };
+  let shown = null;
+  async function load() {
+    const list = await api.list(`/flows/${api.enc(flow.id)}/executions`);
+    const seen = list.map((e) => e.eventId).join(' ');
+    if (seen !== shown) {
+      shown = seen;
+      holder.replaceChildren(table([
+        ['When', (e) => when(e.timestamp)],
+        ['Result', (e) => h('span', { class: `badge ${e.eventType === 'flow.executed' ? 'ok' : 'failed'}`, text: e.eventType })],
+        ['Inbound delivery', (e) => h('code', { text: e.entity?.triggerDeliveryId || '' })],
+        ['Details', row],
+      ], list, { empty: 'No executions yet.' }));
+      for (const tr of holder.querySelectorAll('tbody tr')) {
+        const index = [...tr.parentElement.children].indexOf(tr);
+        if (list[index]?.eventId === chosen) {
+          tr.classList.add('chosen');
+          tr.setAttribute('aria-current', 'true');
+        }
+      }
+    }
+  }
+  await load();
+  poll(load, REFRESH_MS, ctx);
+  const section = h('section', { class: 'card', 'aria-label': 'Executions' }, h('h2', { text: 'Executions' }), holder, updated);
+  if (chosen) requestAnimationFrame(() => section.querySelector('tr.chosen')?.scrollIntoView({ block: 'center' }));
+  return section;
 }

@@ -2,6 +2,7 @@
 // verification type), Generate URL with copy, the inbound log and a dry run.
 import * as api from '../api.js';
 import { h, append, button, checkbox, clearErrors, copyText, field, notice, select, showErrors, statusLine } from '../dom.js';
+import { flash } from '../flash.js';
 import { inboundLog, sampleTest } from './listener-tools.js';
 
 const PROVIDERS = ['custom', 'github', 'stripe', 'shopify', 'slack', 'standard-webhooks'];
@@ -103,8 +104,10 @@ export async function render(root, ctx) {
       const saved = current
         ? await api.put(`/listeners/${api.enc(current.id)}`, body())
         : await api.post('/listeners', body());
-      notice(status, `Saved ${saved.name}.`, 'ok');
-      if (!current) ctx.navigate(`#/listeners/${api.enc(saved.id)}`);
+      // The page is drawn again (its URL section follows the verification type).
+      flash(current ? `Listener “${saved.name}” saved.` : `Listener “${saved.name}” created.`);
+      if (current) ctx.reload();
+      else ctx.navigate(`#/listeners/${api.enc(saved.id)}`);
     } catch (err) { showErrors(form, err, status); }
   });
 
@@ -119,7 +122,28 @@ export async function render(root, ctx) {
   }
 }
 
+// What the URL section says for each verification type. Only secret_url
+// and token have something to generate (POST …/generate-url makes a new
+// token); every other type's URL is fixed, so no button is offered.
+const URL_HINTS = {
+  secret_url: ['Generate URL', (l) => (l.verification?.hasToken
+    ? 'The URL ends with a secret token, shown only when it is generated. Generate URL makes a new one; the previous URL stops working.'
+    : 'No secret URL yet: Generate URL makes one. Until then, requests are refused.')],
+  token: ['Generate token', (l) => (l.verification?.hasToken
+    ? `Senders put the token at ${l.verification.path || 'the token path'} of the JSON body; it is shown only when generated. Generate token makes a new one; the previous one stops working.`
+    : `No token yet: Generate token makes one, which senders put at ${l.verification.path || 'the token path'} of the JSON body.`)],
+};
+const FIXED = {
+  none: 'Anyone who knows this URL can post to it (no verification).',
+  basic: 'Senders authenticate with the username and password (HTTP Basic).',
+  hmac: 'Senders sign each request: the HMAC of the body in the header above, with the secret key.',
+  stripe: 'Senders sign each request (Stripe-Signature) with the secret.',
+  slack: 'Senders sign each request (X-Slack-Signature) with the secret.',
+  'standard-webhooks': 'Senders sign each request (webhook-signature) with the secret.',
+};
+
 function urlSection(listener, ctx) {
+  const type = listener.verification?.type || 'none';
   const url = h('input', { name: 'publicUrl', readOnly: true, value: listener.url || '' });
   const token = h('input', { name: 'urlToken', readOnly: true, value: '' });
   const status = statusLine();
@@ -128,17 +152,23 @@ function urlSection(listener, ctx) {
     notice(status, ok ? `${what} copied.` : `Select the ${what.toLowerCase()} and press Ctrl+C to copy it.`, ok ? 'ok' : 'warn');
   };
   const tokenWrap = h('div', { class: 'url-box', hidden: true }, field('Token (shown once)', token), button('Copy token', copy(token, 'Token')));
-  const generate = ctx.canWrite ? button('Generate URL', async () => {
+  const generated = URL_HINTS[type];
+  const hint = h('p', { class: 'hint', text: generated ? generated[1](listener) : `This URL does not change: there is nothing to generate. ${FIXED[type] || ''}`.trim() });
+  const generate = ctx.canWrite && generated ? button(generated[0], async () => {
     try {
       const answer = await api.post(`/listeners/${api.enc(listener.id)}/generate-url`);
       url.value = answer.url;
+      url.classList.add('fresh');
       if (answer.token) { token.value = answer.token; tokenWrap.hidden = false; }
-      notice(status, answer.token ? 'New URL token generated; the previous one no longer works.' : 'URL generated.', 'ok');
+      hint.textContent = generated[1]({ ...listener, verification: { ...listener.verification, hasToken: true } });
+      notice(status, type === 'secret_url'
+        ? 'New URL generated (copy it now: it is shown only once). The previous URL no longer works.'
+        : 'New token generated (copy it now: it is shown only once). The previous token no longer works.', 'ok');
     } catch (err) { notice(status, err.message, 'error'); }
   }, { kind: 'primary' }) : null;
   return h('section', { class: 'card', 'aria-label': 'Public URL' },
     h('h2', { text: 'Public URL & sample data' }),
     h('div', { class: 'url-box' }, field('Public URL', url), button('Copy URL', copy(url, 'URL'))),
-    tokenWrap,
-    h('div', { class: 'actions' }, generate), status);
+    hint, tokenWrap,
+    generate ? h('div', { class: 'actions' }, generate) : null, status);
 }

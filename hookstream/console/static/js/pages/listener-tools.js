@@ -1,6 +1,7 @@
 // A listener's inbound log and its "test with sample data" dry run.
 import * as api from '../api.js';
 import { h, append, button, field, headersTable, notice, pretty, statusLine, when } from '../dom.js';
+import { poll } from '../poll.js';
 
 const REFRESH_MS = 3000;
 
@@ -12,6 +13,17 @@ function verdict(r) {
 }
 
 const keyOf = (r) => `${r.receivedAt || r.at}|${r.requestId || r.id || r.deliveryId || ''}|${r.status}`;
+
+// Links to the flow runs a request started (they appear a moment after it).
+function runLinks(r) {
+  return (r.flowRuns || []).map((run) => h('a', {
+    class: `run badge ${run.status === 'executed' ? 'ok' : 'failed'}`,
+    href: `#/flows/${api.enc(run.flowId)}/executions/${api.enc(run.executionId)}`,
+    'aria-label': `Flow run: ${run.flowName} ${run.status}`,
+    text: `${run.flowName}: ${run.status}`,
+  }));
+}
+const runsKey = (r) => (r.flowRuns || []).map((run) => `${run.executionId}:${run.status}`).join(' ');
 
 export async function inboundLog(listener, ctx) {
   const section = h('section', { class: 'card', 'aria-label': 'Inbound log' }, h('h2', { text: 'Inbound log' }));
@@ -27,25 +39,35 @@ export async function inboundLog(listener, ctx) {
       const key = keyOf(r);
       if (!items.has(key)) {
         const ok = r.status >= 200 && r.status < 300;
-        items.set(key, h('details', { class: 'attempt', 'data-status': String(r.status) },
+        const runs = h('span', { class: 'runs' });
+        const item = h('details', { class: 'attempt', 'data-status': String(r.status) },
           h('summary', {},
             h('span', { class: `badge ${ok ? 'ok' : 'error'}`, text: String(r.status) }),
+            h('code', { class: 'method', text: r.method || '' }),
             h('span', { text: verdict(r) }),
             h('span', { text: r.reason || r.error || '' }),
+            runs,
             h('span', { class: 'muted', text: when(r.receivedAt || r.at) }),
             h('code', { class: 'muted', text: r.deliveryId || '' })),
           h('div', { class: 'body' },
             h('h4', { text: 'Headers' }), headersTable(r.headers),
-            h('h4', { text: `Body${r.truncated ? ' (cut)' : ''}` }), h('pre', { 'aria-label': 'Inbound body', text: pretty(r.body ?? r.payload) || '(empty)' }))));
+            h('h4', { text: `Body${r.truncated ? ' (cut)' : ''}` }), h('pre', { 'aria-label': 'Inbound body', text: pretty(r.body ?? r.payload) || '(empty)' })));
+        item.runs = runs;
+        item.runsKey = null;
+        items.set(key, item);
       }
-      return items.get(key);
+      const item = items.get(key);
+      if (item.runsKey !== runsKey(r)) {
+        item.runsKey = runsKey(r);
+        item.runs.replaceChildren(...runLinks(r));
+      }
+      return item;
     });
     listEl.replaceChildren(...(order.length ? order : [h('p', { class: 'empty', text: 'No requests received yet.' })]));
   }
   append(section, [h('div', { class: 'actions' }, button('Refresh log', () => load())), listEl]);
   await load();
-  const timer = setInterval(() => { load().catch(() => {}); }, REFRESH_MS);
-  ctx.onLeave(() => clearInterval(timer));
+  poll(load, REFRESH_MS, ctx);
   return section;
 }
 

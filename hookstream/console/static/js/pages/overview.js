@@ -2,8 +2,9 @@
 // a per-minute series for the charts, per-webhook figures, consumer lag),
 // refreshed every few seconds.
 import * as api from '../api.js';
-import { h, append, ago, table } from '../dom.js';
+import { h, append, ago, copyText, table } from '../dom.js';
 import { bar, tile } from '../charts.js';
+import { poll } from '../poll.js';
 
 const REFRESH_MS = 3000;
 const LAG_ROWS = 8;
@@ -19,15 +20,56 @@ const lagTotal = (lag) => lagGroups(lag).reduce((a, g) => a + num(g.lag), 0);
 const outcomesOf = (deliveries) => Object.entries(deliveries || {}).filter(([k]) => k !== 'total');
 const failuresOf = (deliveries) => num(deliveries?.total) - num(deliveries?.success);
 
+// A command shown for copying, with a Copy button.
+function command(label, text) {
+  const pre = h('pre', { class: 'command', 'aria-label': label, text });
+  const copy = h('button', { type: 'button', text: 'Copy', 'aria-label': `Copy: ${label}`,
+    onclick: async () => { copy.textContent = await copyText(text) ? 'Copied' : 'Select it to copy'; } });
+  return h('div', { class: 'command-box' }, pre, copy);
+}
+
+// For a server with no webhook yet: where to start.
+function gettingStarted(ctx) {
+  const base = `${window.location.origin}/api/v1`;
+  const auth = '-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json"';
+  const createWebhook = `curl -X POST ${base}/webhooks ${auth} \\
+  -d '{"name": "my endpoint", "url": "https://example.com/hook", "events": ["order.created"]}'`;
+  const sendEvent = `curl -X POST ${base}/events ${auth} \\
+  -d '{"eventType": "order.created", "entityId": "42", "entity": {"id": 42, "total": 9.5}}'`;
+  const cli = `.venv/bin/hookstream send-event order.created --data '{"id": 42, "total": 9.5}' --api-url ${window.location.origin}`;
+  return h('section', { class: 'card getting-started', 'aria-label': 'Getting started' },
+    h('h2', { text: 'Getting started' }),
+    h('p', { text: 'No webhooks yet. Two steps to a first delivery:' }),
+    h('ol', {},
+      h('li', {},
+        h('strong', { text: 'Create a webhook' }), ' — the endpoint that receives your events. ',
+        ctx.canWrite ? h('a', { class: 'button primary', href: '#/webhooks/new', text: 'Add webhook' }) : h('span', { class: 'muted', text: '(an admin token can)' }),
+        h('p', { class: 'hint', text: 'Or through the API (TOKEN is your admin token):' }),
+        command('Create a webhook with curl', createWebhook)),
+      h('li', {},
+        h('strong', { text: 'Send an event' }), ' — any producer writing to an events.* topic, or the API. ',
+        ctx.canPublish ? h('a', { class: 'button', href: '#/send', text: 'Send event' }) : null,
+        command('Send an event with curl', sendEvent),
+        h('p', { class: 'hint', text: 'Or with the command line (it finds the token make run keeps):' }),
+        command('Send an event with the hookstream command', cli))),
+    h('p', {}, 'Then open the webhook\'s ', h('em', { text: 'View events' }), ' to see the request and the answer.'));
+}
+
 export async function render(root, ctx) {
   append(root, [h('h1', { text: 'Overview' })]);
   if (!await api.supports('GET', '/stats')) {
     append(root, [h('p', { class: 'notice warn', role: 'status', text: 'Live statistics are not available on this server (it has no GET /api/v1/stats). The Webhooks and View events pages still work.' })]);
     return;
   }
+  const start = h('div');
   const live = h('div');
   const updated = h('p', { class: 'muted', role: 'status' });
-  append(root, [updated, live]);
+  // Consumer-group internals, for operators: folded away, and kept open
+  // across refreshes once opened.
+  const lagBody = h('div');
+  const advanced = h('details', { class: 'advanced card' },
+    h('summary', { text: 'Advanced: consumer lag by group and topic' }), lagBody);
+  append(root, [start, updated, live, advanced]);
   const lagHistory = [];
 
   async function refresh() {
@@ -69,8 +111,7 @@ export async function render(root, ctx) {
         ['Status', (w) => h('span', { class: `badge ${w.enabled === false ? 'off' : 'ok'}`, text: w.enabled === false ? 'disabled' : 'enabled' })],
       ], failing, { empty: 'No webhook failed in the last hour.' }));
 
-    const lagCard = lag ? h('section', { class: 'card', 'aria-label': 'Consumer lag' },
-      h('h2', { text: 'Consumer lag' }),
+    const lagCard = lag ? h('section', { 'aria-label': 'Consumer lag' },
       lag.error ? h('p', { class: 'notice error', text: lag.error }) : null,
       table([
         ['Group', (g) => h('code', { text: g.group || '' })],
@@ -79,11 +120,14 @@ export async function render(root, ctx) {
       ], [...lagGroups(lag)].sort((a, b) => num(b.lag) - num(a.lag)).slice(0, LAG_ROWS), { empty: 'Nothing behind.' }),
       lagGroups(lag).length > LAG_ROWS ? h('p', { class: 'hint', text: `The ${LAG_ROWS} topics furthest behind of ${lagGroups(lag).length}.` }) : null,
       lag.note ? h('p', { class: 'hint', text: lag.note }) : null) : null;
-    live.replaceChildren(tiles, h('div', { class: 'two' }, byOutcome, failingCard), lagCard || '');
+    const empty = Array.isArray(stats?.webhooks) && stats.webhooks.length === 0;
+    if (empty && !start.firstChild) start.append(gettingStarted(ctx));
+    if (!empty) start.replaceChildren();
+    live.replaceChildren(tiles, h('div', { class: 'two' }, byOutcome, failingCard));
+    lagBody.replaceChildren(lagCard || h('p', { class: 'empty', text: 'Consumer lag is not reported.' }));
     updated.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${REFRESH_MS / 1000} s · charts: per minute, last 60 minutes`;
   }
 
   await refresh();
-  const timer = setInterval(() => { refresh().catch((err) => { updated.textContent = `Refresh failed: ${err.message}`; }); }, REFRESH_MS);
-  ctx.onLeave(() => clearInterval(timer));
+  poll(refresh, REFRESH_MS, ctx, (err) => { updated.textContent = `Refresh failed: ${err.message}`; });
 }

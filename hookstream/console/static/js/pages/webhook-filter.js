@@ -65,6 +65,9 @@ export function filterEditor(current, { events, tenantId }) {
     if (tenantId()) body.tenantId = tenantId();
     const result = await api.post('/filters/backtest', body);
     notice(status, `Matched ${result.matched} of ${result.scanned} recent events.`, result.matched ? 'ok' : 'warn');
+    if (!result.examples.length) {
+      examples.append(h('p', { class: 'empty', text: result.scanned ? 'No recent event matches this filter.' : 'No recent events of these types to try it on.' }));
+    }
     append(examples, result.examples.map((e) => h('details', { class: 'example' },
       h('summary', {}, h('code', { text: e.eventId }), ` ${e.eventType} `, h('span', { class: 'muted', text: e.timestamp })),
       h('pre', { text: pretty(e) }))));

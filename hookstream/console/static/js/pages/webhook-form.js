@@ -1,6 +1,7 @@
 // Create or edit a webhook: every field of the API, errors shown at the field.
 import * as api from '../api.js';
 import { h, append, button, checkbox, field, notice, select, showErrors, clearErrors, statusLine } from '../dom.js';
+import { flash } from '../flash.js';
 import { rows } from '../rows.js';
 import { filterEditor, rateLimitField } from './webhook-filter.js';
 
@@ -130,7 +131,8 @@ export async function render(root, ctx) {
       const saved = current
         ? await api.patch(`/webhooks/${api.enc(current.id)}`, body())
         : await api.post('/webhooks', body());
-      notice(status, `Saved ${saved.name}.`, 'ok');
+      // The list is shown next: the confirmation goes with it.
+      flash(current ? `Webhook “${saved.name}” saved.` : `Webhook “${saved.name}” created.`);
       ctx.navigate('#/webhooks');
     } catch (err) {
       showErrors(form, err, status);
