@@ -135,6 +135,15 @@ class ObjectLog:
             self.unsynced = False
             os.fsync(self._active.fd)
 
+    def sync_target(self) -> int | None:
+        """The descriptor to fsync now, or None if nothing was written since
+        the last one; for a caller that fsyncs off the event loop (a slow
+        disk's fsync must not stall every request)."""
+        if self._active is None or not self.unsynced:
+            return None
+        self.unsynced = False
+        return self._active.fd
+
     def _replay(self, segment_id: int, path: Path, *, newest: bool) -> None:
         fd = os.open(path, os.O_RDWR | os.O_APPEND)
         data = path.read_bytes()

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -54,6 +55,39 @@ def s3_error(status: int, code: str, message: str) -> web.Response:
 
 def _iso(entry: Entry) -> str:
     return datetime.fromtimestamp(entry.mtime_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ListingCache:
+    """Each object's ``<Contents>`` element, made once. Tansu lists every
+    batch of a partition on each fetch that finds records, so the same
+    elements go out again and again; formatting them each time was most of
+    the store's CPU."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[Entry, str]] = {}
+
+    def contents(self, key: str, entry: Entry, cut: int) -> str:
+        made = self._made.get(key)
+        if made is not None and made[0] is entry:
+            return made[1]
+        element = (
+            f"<Contents><Key>{escape(key[cut:])}</Key><LastModified>{_iso(entry)}</LastModified>"
+            f"<ETag>{escape(etag_text(entry))}</ETag><Size>{entry.size}</Size>"
+            "<StorageClass>STANDARD</StorageClass></Contents>"
+        )
+        self._made[key] = (entry, element)
+        return element
+
+    def forget(self, key: str) -> None:
+        self._made.pop(key, None)
+
+
+CACHE_KEY: web.AppKey[ListingCache] = web.AppKey("listing_cache", ListingCache)
+
+
+def _delete(app: web.Application, key: str) -> None:
+    app[LOG_KEY].delete(key)
+    app[CACHE_KEY].forget(key)
 
 
 def _object_headers(entry: Entry) -> dict[str, str]:
@@ -151,7 +185,7 @@ async def delete_object(request: web.Request) -> web.Response:
     bucket, key = _split(request)
     if not key:
         return s3_error(501, "NotImplemented", "buckets are not deleted")
-    request.app[LOG_KEY].delete(f"{bucket}/{key}")
+    _delete(request.app, f"{bucket}/{key}")
     return web.Response(status=204)
 
 
@@ -191,12 +225,8 @@ async def list_objects(request: web.Request) -> web.Response:
         parts.append(
             f"<NextContinuationToken>{escape(listing.next_after[cut:])}</NextContinuationToken>"
         )
-    parts.extend(
-        f"<Contents><Key>{escape(key[cut:])}</Key><LastModified>{_iso(entry)}</LastModified>"
-        f"<ETag>{escape(etag_text(entry))}</ETag><Size>{entry.size}</Size>"
-        "<StorageClass>STANDARD</StorageClass></Contents>"
-        for key, entry in listing.keys
-    )
+    cache = request.app[CACHE_KEY]
+    parts.extend(cache.contents(key, entry, cut) for key, entry in listing.keys)
     parts.extend(
         f"<CommonPrefixes><Prefix>{escape(common[cut:])}</Prefix></CommonPrefixes>"
         for common in listing.common_prefixes
@@ -213,11 +243,10 @@ async def post_bucket(request: web.Request) -> web.Response:
         document = ElementTree.fromstring(await request.read())
     except ElementTree.ParseError as exc:
         return s3_error(400, "MalformedXML", str(exc))
-    objects = request.app[LOG_KEY]
     deleted = []
     for element in document.iter():
         if element.tag.rsplit("}", 1)[-1] == "Key" and element.text:
-            objects.delete(f"{bucket}/{element.text}")
+            _delete(request.app, f"{bucket}/{element.text}")
             deleted.append(element.text)
     items = "".join(f"<Deleted><Key>{escape(key)}</Key></Deleted>" for key in deleted)
     return _xml(f'<DeleteResult xmlns="{XMLNS}">{items}</DeleteResult>')
@@ -230,7 +259,11 @@ async def _keep_up(app: web.Application) -> None:
     next_compaction = loop.time() + COMPACT_SECONDS
     while True:
         await asyncio.sleep(SYNC_SECONDS)
-        objects.sync()
+        target = objects.sync_target()
+        if target is not None:
+            # Off the loop: writes go on meanwhile. A segment rolled during
+            # it is fsynced by the roll itself.
+            await asyncio.to_thread(os.fsync, target)
         if loop.time() >= next_compaction:
             next_compaction = loop.time() + COMPACT_SECONDS
             while (segment := objects.compactable()) is not None:
@@ -242,6 +275,7 @@ async def _keep_up(app: web.Application) -> None:
 def create_app(objects: ObjectLog) -> web.Application:
     app = web.Application(client_max_size=MAX_OBJECT_BYTES)
     app[LOG_KEY] = objects
+    app[CACHE_KEY] = ListingCache()
     for path in ("/{bucket}", "/{bucket}/{key:.+}"):
         app.router.add_get(path, get_object)  # HEAD too
         app.router.add_put(path, put_object)
