@@ -11,15 +11,27 @@ Tansu), start times from
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from streams.broker_compat import manual_consumer_options
 
 POLL_MS = 200
+# Seconds without a record before a reader asks whether the topics it still
+# has to read exist: a fetch from a deleted topic returns nothing, forever.
+QUIET_CHECK = 5.0
+
+
+class TopicDeletedError(KafkaError):  # type: ignore[misc]  # aiokafka is untyped
+    """A topic was deleted while its history was being read (not retriable:
+    what it held is gone)."""
+
+    retriable = False
 
 
 def history_consumer(bootstrap: str, *, client_id: str) -> AIOKafkaConsumer:
@@ -57,16 +69,26 @@ async def read_between(
     ends: dict[TopicPartition, int],
     *,
     max_records: int = 2000,
+    quiet_check: float = QUIET_CHECK,
 ) -> AsyncIterator[list[Any]]:
     """The records of each partition from its start up to (not including)
     its end, a fetched batch at a time, until every partition is read. A
-    gap (compaction, retention) is stepped over by the fetch itself."""
+    gap (compaction, retention) is stepped over by the fetch itself. Raises
+    :class:`TopicDeletedError` when, after ``quiet_check`` seconds without a
+    record, a topic still to be read no longer exists."""
     todo = {tp for tp, end in ends.items() if starts.get(tp, end) < end}
     consumer.assign(sorted(todo, key=lambda tp: (tp.topic, tp.partition)))
     for tp in todo:
         consumer.seek(tp, starts[tp])
+    loop = asyncio.get_running_loop()
+    quiet_since = loop.time()
     while todo:
         batches = await consumer.getmany(*todo, timeout_ms=POLL_MS, max_records=max_records)
+        if batches:
+            quiet_since = loop.time()
+        elif loop.time() - quiet_since >= quiet_check:
+            await _still_there(consumer, todo)
+            quiet_since = loop.time()
         out = [
             record
             for tp, records in batches.items()
@@ -78,3 +100,11 @@ async def read_between(
                 todo.discard(tp)
         if out:
             yield out
+
+
+async def _still_there(consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> None:
+    """Raise :class:`TopicDeletedError` if a topic of ``partitions`` is gone
+    (fresh metadata; a broker that cannot answer raises its KafkaError)."""
+    gone = sorted({tp.topic for tp in partitions} - set(await consumer.topics()))
+    if gone:
+        raise TopicDeletedError(f"topic {', '.join(gone)} was deleted while it was being read")

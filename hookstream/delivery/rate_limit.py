@@ -87,6 +87,11 @@ class RateLimiter:
             self.limit = limit
             self._window.resize(limit.requests, limit.per_seconds)
 
+    def free_now(self) -> bool:
+        """Whether a start may be taken now without waiting."""
+        now = self._clock()
+        return not self._turns.locked() and self._window.free_at(now) <= now
+
     async def acquire(
         self,
         still_limited: Callable[[], bool] = lambda: True,

@@ -4,6 +4,7 @@ deliveries, backfill on create, progress and cancel."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,9 +12,12 @@ from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import ApiClient, live_webhook
 from hookstream.testing.eventually import eventually
-from hookstream.testing.processes import WorkerProcess
+from hookstream.testing.processes import WorkerProcess, wait_all_slots, wait_slots_split
 from hookstream.testing.receiver import Receiver
 from schemas.deliveries import delivery_id_for
+from streams.membership import slot_of
+from streams.ports import free_port
+from streams.topics import REPLAYS
 from tests.conftest import send_event
 
 DELIVERY_ID = "X-Etl-Webhook-Event-Id"
@@ -154,3 +158,113 @@ async def test_replay_requests_are_checked(api: ApiClient, unique: str) -> None:
     assert status == 422 and body["error"]["details"][0]["field"] == "replayFrom"
     status, _ = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}/replays/rpl_nope")
     assert status == 404
+
+
+async def test_a_replay_whose_webhook_is_deleted_ends_as_failed(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    event_type = f"order.replayed.{unique}"
+    # One request a minute: the replay is waiting for its second write when
+    # the webhook goes.
+    webhook = await live_webhook(
+        api,
+        worker,
+        name="doomed",
+        url=f"{receiver.url}/doomed",
+        events=[event_type],
+        rateLimit={"requests": 1, "perSeconds": 60},
+    )
+    for n in range(1, 4):
+        await send_event(producer, order(unique, n, n))
+    await receiver.wait_for("/doomed", count=1)
+    status, body = await api.call(
+        "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
+    )
+    assert status == 202, body
+    replay_id = body["replayId"]
+
+    async def started() -> bool:
+        return (await replay_state(api, webhook["id"], replay_id))["queued"] >= 1
+
+    await eventually(started, timeout=60, message="the replay never wrote its first delivery")
+    status, _ = await api.call("DELETE", f"/api/v1/webhooks/{webhook['id']}")
+    assert status == 204
+    state = await until_finished(api, webhook["id"], replay_id)
+    assert (state["status"], state["error"]) == ("failed", "the webhook was deleted"), state
+
+
+async def test_a_replay_resumes_where_it_got_when_its_worker_is_killed(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    process_env: dict[str, str],
+    artifacts: Path,
+    unique: str,
+) -> None:
+    """A second worker, writing replays at 4 a second, runs the replay and
+    is killed (SIGKILL) half way; the first takes its slots over and
+    finishes it from the progress last saved: every event is replayed, the
+    counts are exact, and what is sent twice has one delivery id."""
+    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    event_type = f"order.replayed.{unique}"
+    path = f"/resumed-{unique}"
+    webhook = await live_webhook(
+        api, worker, name="resumed", url=f"{receiver.url}{path}", events=[event_type]
+    )
+    events = 40
+    for n in range(events):
+        await send_event(producer, order(unique, n, n))
+    await receiver.wait_for(path, count=events)
+    second = WorkerProcess(
+        process_env | {"HOOKSTREAM_REPLAY_RATE": "4"},
+        free_port(),
+        artifacts / f"worker-{unique}.log",
+    )
+    await second.start()
+    try:
+        statuses = await wait_slots_split([worker, second])
+        theirs = set(statuses[1]["slots"]["route"])
+        # The replay runs where its slot is: ask until one is the second's
+        # (those the first worker runs finish at once and change nothing here).
+        ours = 0  # replays the first worker ran
+        while True:
+            status, body = await api.call(
+                "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
+            )
+            assert status == 202, body
+            if slot_of(f"{REPLAYS}/{body['replayId']}", 0) in theirs:
+                break
+            ours += 1
+            assert ours < 20, "no replay landed on the second worker"
+        replay_id = body["replayId"]
+
+        async def half_way() -> bool:
+            state = await replay_state(api, webhook["id"], replay_id)
+            assert state["status"] == "running", state
+            return bool(state["queued"] >= 8)
+
+        await eventually(half_way, timeout=60, message="the replay never got going")
+        await second.kill()
+    finally:
+        await second.stop()
+    await wait_all_slots(worker)
+    state = await until_finished(api, webhook["id"], replay_id)
+    assert state["status"] == "done", state
+    assert (state["matched"], state["queued"]) == (events, events)
+    # The first worker wrote what was left, not the whole replay again.
+    written = await worker.metric("hookstream_replayed_deliveries_total", webhook=webhook["id"])
+    assert written - ours * events <= events - 8, written
+    expected = {delivery_id_for(webhook["id"], f"e-{unique}-{n}") for n in range(events)}
+
+    def replayed() -> list[str] | None:
+        arrived = [receiver.header(r, DELIVERY_ID) for r in receiver.on_path(path)]
+        return arrived if all(arrived.count(i) >= 2 for i in expected) else None
+
+    arrived = await eventually(replayed, timeout=60, message="an event was not replayed")
+    assert set(arrived) == expected

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, RecordTooLargeError
 
+from agents.replay_webhooks import RETRY_AFTER, describe, retry_after
 from hookstream.api.replay_store import replay_range
 from hookstream.errors import ValidationFailedError
 from schemas.replays import (
@@ -16,6 +18,7 @@ from schemas.replays import (
     partition_key,
     split_partition_key,
 )
+from streams.history import TopicDeletedError
 
 
 def test_records_round_trip_and_cancel_marks_are_told_apart() -> None:
@@ -42,3 +45,21 @@ def test_until_is_at_most_now_and_not_before_since() -> None:
     assert replay_range(since, now + timedelta(days=3), now)[1] == "2026-12-07T00:00:00.000Z"
     with pytest.raises(ValidationFailedError):
         replay_range(now + timedelta(hours=1), None, now)
+
+
+def test_passing_kafka_trouble_resumes_a_replay_a_few_times_then_fails_it() -> None:
+    trouble = KafkaConnectionError("broker away")
+    assert [retry_after(trouble, tries) for tries in (1, 2, 3, 4)] == [*RETRY_AFTER, None]
+    assert retry_after(KafkaTimeoutError(), 1) == RETRY_AFTER[0]
+    assert retry_after(ConnectionResetError(), 1) == RETRY_AFTER[0]
+
+
+def test_what_cannot_pass_fails_a_replay_at_once_with_its_reason() -> None:
+    gone = TopicDeletedError("topic events.x was deleted while it was being read")
+    assert retry_after(gone, 1) is None
+    assert describe(gone) == "topic events.x was deleted while it was being read"
+    assert retry_after(RecordTooLargeError(), 1) is None
+    assert retry_after(KeyError("positions"), 1) is None
+    assert describe(KeyError("positions")) == "KeyError: 'positions'"
+    assert describe(AssertionError()) == "AssertionError"
+    assert describe(RecordTooLargeError()) == "RecordTooLargeError"
