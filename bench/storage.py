@@ -4,6 +4,9 @@ beside its memory storage, in one run:
 * ``storage_rows``: one webhook's deliveries/s and p99 event→2xx at steady
   rates, measured the same way on a fresh memory stack and a fresh disk stack;
   the share column is disk / memory.
+* the same rate kept up for TRICKLE_WINDOWS windows on one topic, one record
+  per produced batch: Tansu lists every batch of a partition on each fetch,
+  so on disk the latency grows with the batches a partition holds;
 * ``long_rows`` (``python -m bench --long``): p99 at a steady rate on a fresh
   stack, after LONG_EVENTS / 2 and after LONG_EVENTS events have been
   delivered, and the disk's bytes per event: whether latency stays flat as
@@ -33,6 +36,7 @@ WARM_UP = 50
 LONG_RATE = 200
 LONG_EVENTS = int(os.environ.get("BENCH_LONG_EVENTS", "1000000"))
 FLOOD_CHUNK = 20_000
+TRICKLE_WINDOWS = 4
 
 Row = tuple[str, str, str, str, str]
 
@@ -42,6 +46,7 @@ class StorageRun:
     deliveries: float
     latency: dict[int, dict[str, Any]]
     raw_hop: dict[str, float]
+    trickle: list[dict[str, Any]]
 
 
 async def raw_hop(s: Stack, rate: int, partitions: int = 4) -> dict[str, float]:
@@ -107,9 +112,28 @@ async def p99_at(s: Stack, rate: int, tag: str) -> dict[str, Any]:
     return await s.receiver_stats(path)
 
 
+async def trickle(s: Stack, rate: int, tag: str) -> list[dict[str, Any]]:
+    """p99 of each of TRICKLE_WINDOWS consecutive windows at ``rate`` on one
+    webhook and one events topic: whether latency holds as partitions fill."""
+    path = f"/{tag}"
+    await s.webhook(
+        name=path, url=f"{s.receiver}{path}", events=[f"bench.{tag}"], includeEntity=True
+    )
+    await delivered_per_second(s, f"bench.{tag}", WARM_UP, 1)
+    windows = []
+    for window in range(TRICKLE_WINDOWS):
+        await s.forget(path)
+        note(f"{tag}: window {window + 1} of {TRICKLE_WINDOWS}, {rate} events/s …")
+        await steady(s, f"bench.{tag}", rate, STEADY_SECONDS)
+        await eventually(lambda: has_received(s, path, rate * STEADY_SECONDS), timeout=600)
+        windows.append(await s.receiver_stats(path))
+    return windows
+
+
 async def storage_run(storage: Storage, env: dict[str, str]) -> StorageRun:
     async with stack(storage, **env) as s:
         latency = {rate: await p99_at(s, rate, f"{storage}{rate}") for rate in RATES}
+        windows = await trickle(s, RATES[0], f"{storage}-trickle")
         tag = f"{storage}-one"
         await s.webhook(
             name=tag, url=f"{s.receiver}/{tag}", events=[f"bench.{tag}"], includeEntity=True
@@ -119,7 +143,7 @@ async def storage_run(storage: Storage, env: dict[str, str]) -> StorageRun:
         deliveries = await delivered_per_second(s, f"bench.{tag}", DELIVERIES, 1)
         note(f"{storage}: raw aiokafka hop at {RATES[0]} events/s …")
         hop = await raw_hop(s, RATES[0])
-    return StorageRun(deliveries, latency, hop)
+    return StorageRun(deliveries, latency, hop, windows)
 
 
 async def storage_rows(env: dict[str, str]) -> list[Row]:
@@ -159,6 +183,17 @@ async def storage_rows(env: dict[str, str]) -> list[Row]:
                 ratio,
             )
         )
+    first, last = disk.trickle[0], disk.trickle[-1]
+    rows.append(
+        (
+            f"disk: p99 at {RATES[0]} ev/s, window 1 → {TRICKLE_WINDOWS} of "
+            f"{STEADY_SECONDS}s on one topic",
+            f"{_p99(first)} → {_p99(last)}",
+            "same on memory, this run",
+            f"{_p99(memory.trickle[0])} → {_p99(memory.trickle[-1])}",
+            f"disk grew {last['p99'] / first['p99']:.1f}x" if first["p99"] and last["p99"] else "",
+        )
+    )
     return rows
 
 
