@@ -103,8 +103,10 @@ class RateLimit(_Model):
 
     model_config = ConfigDict(frozen=True)
 
-    requests: int = Field(ge=1, le=100_000)
-    per_seconds: float = Field(alias="perSeconds", gt=0, le=86_400)
+    requests: int = Field(ge=1, le=100_000, description="attempts that may start per window")
+    per_seconds: float = Field(
+        alias="perSeconds", gt=0, le=86_400, description="the window, in seconds"
+    )
 
 
 class WebhookSpec(_Model):
@@ -137,8 +139,26 @@ class WebhookSpec(_Model):
     tenant_id: str | None = Field(default=None, alias="tenantId", pattern=TENANT_ID_PATTERN)
     # Content filter matched against the event as delivered (hookstream/filters:
     # the API compiles it before storing, so a stored filter is valid).
-    content_filter: dict[str, Any] | None = Field(default=None, alias="filter")
-    rate_limit: RateLimit | None = Field(default=None, alias="rateLimit")
+    content_filter: dict[str, Any] | None = Field(
+        default=None,
+        alias="filter",
+        description=(
+            "Only events this filter matches are delivered (docs/subscriptions.md): a "
+            "nested object whose leaves are a value or an operator object ($eq $neq $gt "
+            "$gte $lt $lte $in $nin $startsWith $endsWith $exist), with $and, $or and $not; "
+            "matched against eventId, eventType, entityId, entity, entityUrl, timestamp, "
+            "tenantId. At most 16 KiB, 12 levels, 2 000 values. null: every event."
+        ),
+        examples=[{"entity": {"status": "paid", "total": {"$gte": 100}}}],
+    )
+    rate_limit: RateLimit | None = Field(
+        default=None,
+        alias="rateLimit",
+        description=(
+            "At most `requests` attempts (retries included) start in any `perSeconds` "
+            "window; deliveries over it wait, using no attempt. null: no limit."
+        ),
+    )
 
     @field_validator("method", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from hookstream.api.context import CONTEXT_KEY
 from hookstream.api.replay_store import ReplayRequest, ReplayStore
 from hookstream.api.routes import TENANT_READ, TENANT_WRITE, Route
-from hookstream.api.wire import INTEGER, STRING, TIME, data_of, nullable, obj
+from hookstream.api.wire import TIME, data_of, nullable, obj, ref
 from hookstream.errors import ValidationFailedError
 from hookstream.http_common import json_response, read_json_object, validation_error
 
@@ -80,21 +80,7 @@ async def cancel_replay(request: web.Request) -> web.Response:
     return json_response(store.view(await store.cancel(info["webhook_id"], info["replay_id"])))
 
 
-REPLAY = obj(
-    {
-        "replayId": STRING,
-        "webhookId": STRING,
-        "status": {"enum": ["running", "done", "failed", "cancelled"]},
-        "scanned": INTEGER,
-        "matched": INTEGER,
-        "queued": INTEGER,
-        "from": TIME,
-        "until": TIME,
-        "createdAt": TIME,
-        "updatedAt": TIME,
-        "error": nullable(STRING),
-    }
-)
+REPLAY = ref("Replay")
 REPLAY_REQUEST = obj(
     {"since": {**TIME, "format": "date-time"}, "until": nullable({**TIME, "format": "date-time"})},
     required=["since"],

@@ -74,9 +74,12 @@ async def delete_webhook(request: web.Request) -> web.Response:
 ROUTES = [
     Route("GET", BASE, list_webhooks, "List webhooks, oldest first", TENANT_READ,
           {200: data_of(ref("Webhook"))}),
-    Route("POST", BASE, create_webhook, "Create a webhook", TENANT_WRITE, {201: ref("Webhook")},
-          request=ref("WebhookSpec"), errors=(503,),
-          response_headers={201: {"Location": "the new webhook's path"}}),
+    Route("POST", BASE, create_webhook, "Create a webhook", TENANT_WRITE,
+          {201: ref("WebhookCreated")}, request=ref("WebhookCreate"), errors=(503,),
+          response_headers={201: {"Location": "the new webhook's path"}},
+          description="With replayFrom, the webhook's history from then to now is "
+                      "replayed to it as well (the response's replay; follow it at "
+                      "/webhooks/{id}/replays/{replayId})."),
     Route("GET", ONE, get_webhook, "Read a webhook", TENANT_READ, {200: ref("Webhook")}),
     Route("PUT", ONE, replace_webhook, "Replace a webhook; omitted secrets are kept", TENANT_WRITE,
           {200: ref("Webhook")}, request=ref("WebhookSpec"), errors=(503,)),

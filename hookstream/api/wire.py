@@ -147,6 +147,48 @@ ATTEMPT = obj(
 
 EVENT_TYPE_SEEN = {"type": "object", "properties": {"eventType": STRING}}
 
+REPLAY = obj(
+    {
+        "replayId": STRING,
+        "webhookId": STRING,
+        "status": {"enum": ["running", "done", "failed", "cancelled"]},
+        "scanned": {**INTEGER, "description": "records of the time range read"},
+        "matched": {**INTEGER, "description": "of those, events the webhook takes"},
+        "queued": {**INTEGER, "description": "deliveries written to the webhook's topic"},
+        "from": TIME,
+        "until": TIME,
+        "createdAt": TIME,
+        "updatedAt": TIME,
+        "error": {**nullable(STRING), "description": "why a failed replay failed"},
+    }
+)
+REPLAY_FROM: Schema = {
+    **nullable({"type": "string", "format": "date-time"}),
+    "description": (
+        "Create only: also replay the webhook's history from this time to now, as "
+        "POST /webhooks/{id}/replay would (ISO 8601 with a timezone); the response's "
+        "replay follows it. Not stored on the webhook."
+    ),
+}
+
+
+def _webhook_create(spec: Schema) -> Schema:
+    """POST /webhooks takes a webhook and, besides, ``replayFrom``."""
+    out = copy.deepcopy(spec)
+    out["properties"]["replayFrom"] = REPLAY_FROM
+    out["title"] = "WebhookCreate"
+    return out
+
+
+def _webhook_created(view: Schema) -> Schema:
+    """The new webhook, and its replay when ``replayFrom`` was given."""
+    out = copy.deepcopy(view)
+    out["properties"]["replay"] = {
+        **ref("Replay"),
+        "description": "present when replayFrom was given",
+    }
+    return out
+
 
 def components() -> Schema:
     """Named schemas for ``components.schemas``."""
@@ -154,10 +196,14 @@ def components() -> Schema:
     webhook_spec = model_schema(WebhookSpec, defs)
     listener_spec = model_schema(ListenerSpec, defs)
     flow_spec = model_schema(FlowSpec, defs)
+    webhook_view = _webhook_view(webhook_spec)
     return {
         "WebhookSpec": webhook_spec,
+        "WebhookCreate": _webhook_create(webhook_spec),
         "WebhookPatch": partial(webhook_spec),
-        "Webhook": _webhook_view(webhook_spec),
+        "Webhook": webhook_view,
+        "WebhookCreated": _webhook_created(webhook_view),
+        "Replay": REPLAY,
         "ListenerSpec": listener_spec,
         "ListenerPatch": partial(listener_spec),
         "Listener": _listener_view(listener_spec),

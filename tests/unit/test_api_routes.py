@@ -96,3 +96,58 @@ def test_error_body_matches_error_schema() -> None:
     body = ValidationFailedError("x: bad", details=[{"field": "x", "message": "bad"}]).body()
     assert jsonschema_rs.validator_for(schema).is_valid(body)
     assert not jsonschema_rs.validator_for(schema).is_valid({"message": "no error wrapper"})
+
+
+def _validator(doc: dict[str, Any], name: str) -> Any:
+    schema = {**doc["components"]["schemas"][name], "components": doc["components"]}
+    return jsonschema_rs.validator_for(schema)
+
+
+def test_filters_rate_limits_and_replays_are_described() -> None:
+    from schemas.replays import Replay
+
+    doc = document(ROUTES)
+    schemas = doc["components"]["schemas"]
+    create = doc["paths"]["/api/v1/webhooks"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WebhookCreate"
+    }
+    assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WebhookCreated"
+    }
+    body = {"name": "n", "url": "https://example.com/h", "replayFrom": "2026-12-01T00:00:00Z"}
+    assert _validator(doc, "WebhookCreate").is_valid(body)
+    assert not _validator(doc, "WebhookSpec").is_valid(body), "PUT takes no replayFrom"
+    assert schemas["WebhookCreate"]["properties"]["replayFrom"]["description"]
+    for field in ("filter", "rateLimit"):
+        assert schemas["WebhookSpec"]["properties"][field]["description"], field
+        assert field in schemas["Webhook"]["properties"], field
+    assert _validator(doc, "WebhookSpec").is_valid(
+        {
+            "name": "n",
+            "url": "https://example.com/h",
+            "filter": {"entity": {"total": {"$gte": 100}}},
+            "rateLimit": {"requests": 10, "perSeconds": 1},
+        }
+    )
+
+    failed = Replay(
+        "rpl_1", "wh_1", "2026-12-01T00:00:00.000Z", "2026-12-02T00:00:00.000Z", "a", "b",
+        status="failed", error="topic events.x was deleted while it was being read",
+    )  # fmt: skip
+    assert _validator(doc, "Replay").is_valid(failed.public())
+    created = {**_webhook_view_example(), "replay": failed.public()}
+    assert _validator(doc, "WebhookCreated").is_valid(created)
+    replay_paths = [p for p in doc["paths"] if "/replay" in p]
+    assert len(replay_paths) == 3
+    for path in replay_paths:
+        for op in doc["paths"][path].values():
+            success = next(r for s, r in op["responses"].items() if s.startswith("2"))
+            assert "Replay" in str(success["content"]["application/json"]["schema"]), path
+
+
+def _webhook_view_example() -> dict[str, Any]:
+    from tests.unit.factories import make_webhook
+
+    view: dict[str, Any] = make_webhook(rateLimit={"requests": 1, "perSeconds": 60}).public()
+    return view
