@@ -149,10 +149,12 @@ class ReplayWebhooks(SupervisedLoop):
         event_topics: str,
         rate: float,
         metrics: Metrics,
+        api_url: str,
         on_restart: Callable[[str], None] = no_restart_hook,
     ) -> None:
         super().__init__(on_restart=on_restart)
         self._bootstrap = bootstrap
+        self._api_url = api_url  # of the entityUrl filters see
         self._replays = replays
         self._webhooks = webhooks
         self._membership = membership
@@ -392,7 +394,7 @@ class ReplayWebhooks(SupervisedLoop):
             except InvalidEventError:
                 batch.passed(record, scanned=1)  # the router sent it to invalid-events
                 continue
-            if not run.subscription.accepts(event):
+            if not run.subscription.accepts(event, self._api_url):
                 batch.passed(record, scanned=1)
                 continue
             if batch.acks and (

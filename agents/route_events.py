@@ -73,14 +73,17 @@ class SubscriptionIndex:
     """The routing index (hookstream/delivery/matching.py) of the webhook
     table's current version, rebuilt when the table changes."""
 
-    def __init__(self, table: CompactedTable[Webhook]) -> None:
+    def __init__(self, table: CompactedTable[Webhook], api_url: str) -> None:
         self.table = table
         self._version = -1
-        self._index = RoutingIndex(())
+        self._api_url = api_url
+        self._index = RoutingIndex((), api_url=api_url)
 
     def route(self, event: DomainEvent) -> Routed:
         if self._version != self.table.version:
-            self._index = RoutingIndex(self.table.values(), previous=self._index)
+            self._index = RoutingIndex(
+                self.table.values(), previous=self._index, api_url=self._api_url
+            )
             self._version = self.table.version
         return self._index.route(event)
 
@@ -120,6 +123,7 @@ class RouteEvents(SupervisedLoop):
         catalogue: CatalogueWriter,
         topics: TopicAdmin,
         metrics: Metrics,
+        api_url: str,
         on_restart: Callable[[str], None] = no_restart_hook,
         tracing: Tracing | None = None,
     ) -> None:
@@ -136,7 +140,7 @@ class RouteEvents(SupervisedLoop):
             apply=self._own,
             every=refresh_seconds,
         )
-        self._index = SubscriptionIndex(table)
+        self._index = SubscriptionIndex(table, api_url)
         self._producer = producer
         self._catalogue = catalogue
         self._topics = topics

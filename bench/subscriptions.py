@@ -64,7 +64,7 @@ def _index_decisions_per_second(filtered: bool) -> float:
         )
         for n in range(WEBHOOKS)
     ]  # fmt: skip
-    index = RoutingIndex(webhooks)
+    index = RoutingIndex(webhooks, api_url="http://127.0.0.1:8000")
     events = [
         DomainEvent(f"e-{n}", "bench.x", str(n), now, entity={"n": n}) for n in range(INDEX_EVENTS)
     ]

@@ -153,6 +153,7 @@ class WorkerRuntime:
             topics=self.topics,
             metrics=self.metrics,
             tracing=self.tracing,
+            api_url=settings.api_url,
             **self._supervised,
         )
         replays: CompactedTable[ReplayRecord] = CompactedTable(
@@ -167,6 +168,7 @@ class WorkerRuntime:
             event_topics=settings.event_topics,
             rate=settings.replay_rate,
             metrics=self.metrics,
+            api_url=settings.api_url,
             **self._supervised,
         )
 

@@ -14,6 +14,7 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookstream.delivery.matching import event_document
 from hookstream.filters import Filter
 from schemas.cloudevents import read_record
 from schemas.events import DomainEvent, InvalidEventError
@@ -59,13 +60,17 @@ class Newest:
         return [event for _, _, event in sorted(self._heap, reverse=True)]
 
 
-def summary(query: BacktestQuery, events: list[DomainEvent]) -> dict[str, Any]:
-    """``{scanned, matched, examples}`` for events newest first (pure)."""
-    matched = [event.to_dict() for event in events if query.filter.matches(event.to_dict())]
+def summary(query: BacktestQuery, events: list[DomainEvent], api_url: str) -> dict[str, Any]:
+    """``{scanned, matched, examples}`` for events newest first (pure); the
+    examples are the documents the filter matched (event_document)."""
+    documents = (event_document(event, api_url) for event in events)
+    matched = [document for document in documents if query.filter.matches(document)]
     return {"scanned": len(events), "matched": len(matched), "examples": matched[:EXAMPLES]}
 
 
-async def backtest(bootstrap: str, event_topics: str, query: BacktestQuery) -> dict[str, Any]:
+async def backtest(
+    bootstrap: str, event_topics: str, query: BacktestQuery, *, api_url: str
+) -> dict[str, Any]:
     """Raises TimeoutError when the broker does not answer within TIMEOUT,
     KafkaError when it cannot be reached."""
     consumer = history_consumer(bootstrap, client_id="hookstream-backtest")
@@ -88,4 +93,4 @@ async def backtest(bootstrap: str, event_topics: str, query: BacktestQuery) -> d
                         newest.add(record.timestamp, event)
     finally:
         await stop_quietly(consumer, "backtest")
-    return summary(query, newest.newest_first())
+    return summary(query, newest.newest_first(), api_url)

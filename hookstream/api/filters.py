@@ -15,9 +15,11 @@ from hookstream.api.backtest import BacktestQuery, backtest
 from hookstream.api.context import CONTEXT_KEY
 from hookstream.api.routes import READ, Route
 from hookstream.api.wire import BOOLEAN, INTEGER, STRING, array, nullable, obj
+from hookstream.delivery.payloads import entity_url
 from hookstream.errors import ValidationFailedError, kafka_unavailable
 from hookstream.filters import Filter, FilterError, compile_filter
 from hookstream.http_common import json_response, read_json_object, validation_error
+from schemas.events import DomainEvent
 from schemas.webhooks import ALL_EVENTS, TENANT_ID_PATTERN
 
 MAX_LIMIT = 10_000
@@ -61,9 +63,24 @@ async def _body(request: web.Request, model: type[M]) -> M:
         raise validation_error(exc) from None
 
 
+def as_delivered(event: dict[str, Any], api_url: str) -> dict[str, Any]:
+    """A pasted event as the router's filters see it: without an
+    ``entityUrl`` of its own, it gets the one hookstream would deliver
+    (when it has the ``eventType`` and ``entityId`` to build it from)."""
+    event_type, entity_id = event.get("eventType"), event.get("entityId")
+    if "entityUrl" in event or not isinstance(event_type, str):
+        return event
+    if not isinstance(entity_id, str | int) or isinstance(entity_id, bool):
+        return event
+    stub = DomainEvent(event_id="", event_type=event_type, entity_id=str(entity_id), timestamp="")
+    return {**event, "entityUrl": entity_url(stub, api_url)}
+
+
 async def test_filter(request: web.Request) -> web.Response:
     body = await _body(request, FilterTest)
-    return json_response({"matches": _compiled(body.filter).matches(body.event)})
+    api_url = request.app[CONTEXT_KEY].settings.api_url
+    matches = _compiled(body.filter).matches(as_delivered(body.event, api_url))
+    return json_response({"matches": matches})
 
 
 async def backtest_filter(request: web.Request) -> web.Response:
@@ -71,14 +88,16 @@ async def backtest_filter(request: web.Request) -> web.Response:
     query = BacktestQuery(_compiled(body.filter), body.events, body.tenant_id, body.limit)
     settings = request.app[CONTEXT_KEY].settings
     try:
-        result = await backtest(settings.bootstrap_servers, settings.event_topics, query)
+        result = await backtest(
+            settings.bootstrap_servers, settings.event_topics, query, api_url=settings.api_url
+        )
     except (TimeoutError, OSError, KafkaError) as exc:
         raise kafka_unavailable(exc, "read the event topics") from None
     return json_response(result)
 
 
 FILTER = {"type": "object", "description": "a webhook filter (see docs/subscriptions.md)"}
-EVENT_VIEW = {"type": "object", "description": "a domain event as delivered"}
+EVENT_VIEW = {"type": "object", "description": "a domain event as the filter sees it"}
 
 ROUTES = [
     Route(
@@ -90,8 +109,10 @@ ROUTES = [
         {200: obj({"matches": BOOLEAN})},
         request=obj({"filter": FILTER, "event": EVENT_VIEW}, closed=True),
         description=(
-            "event is matched as given: the fields a filter sees are eventId, eventType, "
-            "entityId, entity, entityUrl, timestamp and tenantId. An invalid filter is a "
+            "event is matched as the router would see it: the fields a filter sees are "
+            "eventId, eventType, entityId, entity, entityUrl, timestamp and tenantId, and an "
+            "event without entityUrl gets the one hookstream delivers "
+            "(HOOKSTREAM_API_URL/api/v1/entities/{type}/{entityId}). An invalid filter is a "
             "422 whose details name its path (e.g. filter.entity.total.$gt)."
         ),
     ),

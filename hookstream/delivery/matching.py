@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookstream.delivery.payloads import entity_url
 from hookstream.filters import Filter, FilterError, compile_filter
 from schemas.events import DomainEvent
 from schemas.webhooks import ALL_EVENTS, Webhook
@@ -27,10 +28,15 @@ log = logging.getLogger(__name__)
 Key = tuple[str | None, str]
 
 
-def event_document(event: DomainEvent) -> dict[str, Any]:
-    """What a filter sees: the event as delivered (eventId, eventType,
-    entityId, entity, entityUrl, timestamp, tenantId)."""
-    return event.to_dict()
+def event_document(event: DomainEvent, api_url: str) -> dict[str, Any]:
+    """What a filter sees: the event as delivered. Always ``eventId``,
+    ``eventType``, ``entityId``, ``timestamp`` and ``entityUrl`` (the
+    producer's, else the one every delivery carries, built from
+    ``api_url``: HOOKSTREAM_API_URL); ``entity``, ``tenantId`` and a
+    CloudEvent's ``source`` when the event has them."""
+    document = event.to_dict()
+    document["entityUrl"] = entity_url(event, api_url)
+    return document
 
 
 def webhook_filter(webhook: Webhook) -> Filter | None:
@@ -63,11 +69,11 @@ class Subscription:
     def of(cls, webhook: Webhook) -> Subscription:
         return cls(webhook, webhook_filter(webhook))
 
-    def accepts(self, event: DomainEvent) -> bool:
+    def accepts(self, event: DomainEvent, api_url: str) -> bool:
         """Tenant, event type and filter, for one webhook (replay)."""
         if not receives(self.webhook, event):
             return False
-        return self.filter is None or self.filter.matches(event_document(event))
+        return self.filter is None or self.filter.matches(event_document(event, api_url))
 
 
 @dataclass(slots=True)
@@ -84,7 +90,14 @@ class RoutingIndex:
     of the webhook table (a build is one pass over the webhooks; filters of
     webhooks unchanged since ``previous`` are not compiled again)."""
 
-    def __init__(self, webhooks: Iterable[Webhook], previous: RoutingIndex | None = None) -> None:
+    def __init__(
+        self,
+        webhooks: Iterable[Webhook],
+        previous: RoutingIndex | None = None,
+        *,
+        api_url: str,
+    ) -> None:
+        self.api_url = api_url  # of the entityUrl filters see (event_document)
         self._buckets: dict[Key, list[Subscription]] = {}
         self._by_id: dict[str, Subscription] = {}
         known = previous._by_id if previous is not None else {}
@@ -124,7 +137,7 @@ class RoutingIndex:
         for subscription in self.candidates(event.event_type, event.tenant_id):
             if subscription.filter is not None:
                 if document is None:
-                    document = event_document(event)
+                    document = event_document(event, self.api_url)
                 if not subscription.filter.matches(document):
                     routed.filtered.append(subscription.webhook)
                     continue

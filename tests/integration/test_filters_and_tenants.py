@@ -122,3 +122,42 @@ async def test_filter_test_and_backtest_on_real_traffic(
     assert (status, body["scanned"], body["matched"]) == (200, 2, 1)
     status, _ = await api.call("POST", "/api/v1/filters/backtest", json={**query, "limit": 10_001})
     assert status == 422
+
+
+async def test_a_filter_sees_the_entity_url_the_delivery_carries(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+) -> None:
+    """An event without entityUrl is delivered with hookstream's own
+    (HOOKSTREAM_API_URL/api/v1/entities/{type}/{entityId}); the router's
+    filter sees that same URL."""
+    event_type = f"order.created.{unique}"
+    own_entities = {"entityUrl": {"$endsWith": "/api/v1/entities/order/1"}}
+    await live_webhook(
+        api,
+        worker,
+        name="hookstream's entity URLs",
+        url=f"{receiver.url}/ents",
+        events=[event_type],
+        filter=own_entities,
+    )
+    await send_event(
+        producer, {**order(unique, 1, 9, None), "entityUrl": "https://shop.example/o/1"}
+    )
+    await send_event(producer, order(unique, 2, 9, None))  # generated: kept
+    arrived = await receiver.wait_for("/ents", count=1)
+    body = orjson.loads(arrived[0].body)
+    assert body["eventId"] == f"e-{unique}-2"
+    assert body["entityUrl"].endswith("/api/v1/entities/order/1")
+    assert receiver.header(arrived[0], "X-Etl-Webhook-Entity-Url") == body["entityUrl"]
+
+    # POST /filters/test answers the same for the same event.
+    status, answer = await api.call(
+        "POST",
+        "/api/v1/filters/test",
+        json={"filter": own_entities, "event": order(unique, 2, 9, None)},
+    )
+    assert (status, answer) == (200, {"matches": True})

@@ -12,12 +12,14 @@ from hookstream.tokens import parse_tokens
 from schemas.webhooks import Webhook, WebhookSpec
 from tests.unit.factories import make_webhook
 
+API = "http://127.0.0.1:8000"
+
 
 def test_matching_respects_enabled_and_event_list() -> None:
     specific = make_webhook(id="a", events=["order.created"])
     everything = make_webhook(id="b", events=["*"])
     disabled = make_webhook(id="c", events=["*"], enabled=False)
-    index = RoutingIndex([specific, everything, disabled])
+    index = RoutingIndex([specific, everything, disabled], api_url=API)
     assert [w.id for w in index.lookup("order.created")] == ["a", "b"]
     assert [w.id for w in index.lookup("x.y")] == ["b"]
 
