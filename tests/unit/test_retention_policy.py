@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hookstream.api.dashboard import embedded_storage
 from hookstream.settings import Settings
+from streams.object_store import STORE_DIR
 from streams.retention import expired
 from streams.store_objects import StoredBatch
 from streams.topics import (
@@ -65,8 +66,9 @@ def test_only_batches_older_than_the_cutoff_go_and_never_the_newest() -> None:
 
 def test_stats_report_the_embedded_data_dir_and_its_size(tmp_path: Path) -> None:
     assert embedded_storage(tmp_path) is None  # no embedded store here: another Kafka
-    (tmp_path / "store").mkdir()
-    (tmp_path / "store" / "1.dat").write_bytes(b"x" * 10_000)
+    store = tmp_path / STORE_DIR
+    store.mkdir()
+    (store / "000000000001.log").write_bytes(b"x" * 10_000)
     report = embedded_storage(tmp_path)
     assert report is not None
     assert report["dataDir"] == str(tmp_path.resolve())
