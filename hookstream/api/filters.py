@@ -13,10 +13,11 @@ from pydantic import field_validator as validator
 
 from hookstream.api.backtest import BacktestQuery, backtest
 from hookstream.api.context import CONTEXT_KEY
-from hookstream.api.routes import READ, Route
+from hookstream.api.routes import TENANT_READ, Route
+from hookstream.api.tenant_scope import caller_tenant
 from hookstream.api.wire import BOOLEAN, INTEGER, STRING, array, nullable, obj
 from hookstream.delivery.payloads import entity_url
-from hookstream.errors import ValidationFailedError, kafka_unavailable
+from hookstream.errors import ValidationFailedError, invalid_field, kafka_unavailable
 from hookstream.filters import Filter, FilterError, compile_filter
 from hookstream.http_common import json_response, read_json_object, validation_error
 from schemas.events import DomainEvent
@@ -85,7 +86,14 @@ async def test_filter(request: web.Request) -> web.Response:
 
 async def backtest_filter(request: web.Request) -> web.Response:
     body = await _body(request, Backtest)
-    query = BacktestQuery(_compiled(body.filter), body.events, body.tenant_id, body.limit)
+    # A portal token tries filters on its own tenant's traffic only: what its
+    # webhooks would receive, and no other tenant's events as examples.
+    tenant_id = caller_tenant(request)
+    if tenant_id is not None and body.tenant_id not in (None, tenant_id):
+        raise invalid_field("tenantId", "a portal token backtests its own tenant's events only")
+    query = BacktestQuery(
+        _compiled(body.filter), body.events, tenant_id or body.tenant_id, body.limit
+    )
     settings = request.app[CONTEXT_KEY].settings
     try:
         result = await backtest(
@@ -105,7 +113,7 @@ ROUTES = [
         "/api/v1/filters/test",
         test_filter,
         "Does a filter match an event? Writes nothing",
-        READ,
+        TENANT_READ,
         {200: obj({"matches": BOOLEAN})},
         request=obj({"filter": FILTER, "event": EVENT_VIEW}, closed=True),
         description=(
@@ -121,7 +129,7 @@ ROUTES = [
         "/api/v1/filters/backtest",
         backtest_filter,
         "Try a filter on the newest records of the event topics; writes nothing",
-        READ,
+        TENANT_READ,
         {200: obj({"scanned": INTEGER, "matched": INTEGER, "examples": array(EVENT_VIEW)})},
         request=obj(
             {

@@ -32,6 +32,8 @@ SCOPES_ITSELF = frozenset(
         ("GET", "/api/v1/event-types"),  # the types one may subscribe to; no tenant data
         ("GET", "/api/v1/deliveries"),  # looks through the caller's tenant's webhooks only
         ("GET", "/api/v1/whoami"),  # the caller itself
+        ("POST", "/api/v1/filters/test"),  # evaluates the caller's own filter and event
+        ("POST", "/api/v1/filters/backtest"),  # on the caller's tenant's events only
     }
 )
 

@@ -181,7 +181,14 @@ async def test_the_table_is_not_vacuous(world: World) -> None:
             assert {"403", "through"} <= outcomes, who.name
     tenant_paths = {r.path for r in ROUTES if r.roles is not None and "tenant" in r.roles}
     assert "/api/v1/webhooks/{webhook_id}/events" in tenant_paths
-    # Besides its webhooks: the event types, itself, and the search through
-    # its own webhooks' attempts (test_api_find_deliveries.py: scoped).
-    own = ("/api/v1/event-types", "/api/v1/whoami", "/api/v1/deliveries")
+    # Besides its webhooks: the event types, itself, the search through its
+    # own webhooks' attempts (test_api_find_deliveries.py: scoped), and
+    # trying filters on its own traffic (test_filters_and_tenants.py).
+    own = (
+        "/api/v1/event-types",
+        "/api/v1/whoami",
+        "/api/v1/deliveries",
+        "/api/v1/filters/test",
+        "/api/v1/filters/backtest",
+    )
     assert all(p.startswith("/api/v1/webhooks") or p in own for p in tenant_paths), tenant_paths
