@@ -324,6 +324,18 @@ class ObjectLog:
             position += 1
         return Listing(keys, prefixes, False, None)
 
+    def keys_under(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, in order."""
+        for key in self._keys.irange(minimum=prefix):
+            if not key.startswith(prefix):
+                return
+            yield key
+
+    def objects_under(self, prefix: str = "") -> Iterator[tuple[str, Entry]]:
+        """Every object under ``prefix``, in key order."""
+        for key in self.keys_under(prefix):
+            yield key, self._index[key]
+
     # -- space ---------------------------------------------------------------
 
     def compactable(self) -> int | None:

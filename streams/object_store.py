@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from streams.child_process import PidFile, spawn, terminate
+from streams.topics import QUEUE_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class ObjectStore:
             "streams.s3_server",
             f"--dir={self.root.resolve()}",
             f"--port={self.port}",
+            f"--queues={QUEUE_PATTERN}",
         ]
 
     def _warn_about_legacy_data(self) -> None:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -30,6 +31,7 @@ from aiohttp import web
 from defusedxml import ElementTree
 
 from streams.object_log import Entry, ObjectLog, PreconditionFailedError, etag_text
+from streams.queue_trim import TRIM_SECONDS, trim_consumed
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class ListingCache:
 
 
 CACHE_KEY: web.AppKey[ListingCache] = web.AppKey("listing_cache", ListingCache)
+QUEUES_KEY: web.AppKey[re.Pattern[str] | None] = web.AppKey("queues")
 
 
 def _delete(app: web.Application, key: str) -> None:
@@ -252,11 +255,24 @@ async def post_bucket(request: web.Request) -> web.Response:
     return _xml(f'<DeleteResult xmlns="{XMLNS}">{items}</DeleteResult>')
 
 
+def _trim_queues(app: web.Application) -> None:
+    pattern = app[QUEUES_KEY]
+    if pattern is None:
+        return
+    deleted = trim_consumed(app[LOG_KEY], lambda topic: pattern.match(topic) is not None)
+    for key in deleted:
+        app[CACHE_KEY].forget(key)
+    if deleted:
+        log.debug("object store: %d consumed queue batches deleted", len(deleted))
+
+
 async def _keep_up(app: web.Application) -> None:
-    """fsync at most ``SYNC_SECONDS`` after a write; compact now and then."""
+    """fsync at most ``SYNC_SECONDS`` after a write; drop consumed queue
+    batches every ``TRIM_SECONDS``; compact now and then."""
     objects = app[LOG_KEY]
     loop = asyncio.get_running_loop()
     next_compaction = loop.time() + COMPACT_SECONDS
+    next_trim = loop.time() + TRIM_SECONDS
     while True:
         await asyncio.sleep(SYNC_SECONDS)
         target = objects.sync_target()
@@ -264,6 +280,9 @@ async def _keep_up(app: web.Application) -> None:
             # Off the loop: writes go on meanwhile. A segment rolled during
             # it is fsynced by the roll itself.
             await asyncio.to_thread(os.fsync, target)
+        if loop.time() >= next_trim:
+            next_trim = loop.time() + TRIM_SECONDS
+            _trim_queues(app)
         if loop.time() >= next_compaction:
             next_compaction = loop.time() + COMPACT_SECONDS
             while (segment := objects.compactable()) is not None:
@@ -272,9 +291,11 @@ async def _keep_up(app: web.Application) -> None:
                 await asyncio.sleep(0)
 
 
-def create_app(objects: ObjectLog) -> web.Application:
+def create_app(objects: ObjectLog, queues: str | None = None) -> web.Application:
+    """``queues``: a pattern of the topics that are queues (streams/queue_trim.py)."""
     app = web.Application(client_max_size=MAX_OBJECT_BYTES)
     app[LOG_KEY] = objects
+    app[QUEUES_KEY] = re.compile(queues) if queues else None
     app[CACHE_KEY] = ListingCache()
     for path in ("/{bucket}", "/{bucket}/{key:.+}"):
         app.router.add_get(path, get_object)  # HEAD too
@@ -293,7 +314,7 @@ def create_app(objects: ObjectLog) -> web.Application:
     return app
 
 
-async def serve(directory: Path, port: int) -> None:
+async def serve(directory: Path, port: int, queues: str | None) -> None:
     objects = ObjectLog(directory)
     objects.open()
     log.info(
@@ -302,7 +323,7 @@ async def serve(directory: Path, port: int) -> None:
         objects.bytes_on_disk,
         directory,
     )
-    runner = web.AppRunner(create_app(objects), access_log=None)
+    runner = web.AppRunner(create_app(objects, queues), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     stop = asyncio.Event()
@@ -320,9 +341,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, required=True, help="where the segments are kept")
     parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
+    parser.add_argument("--queues", help="regex of the queue topics: consumed batches go")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(serve(args.dir, args.port))
+    asyncio.run(serve(args.dir, args.port, args.queues))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How Tansu's ``s3://`` engine lays a partition out in the embedded
 broker's store, and the few S3 requests hookstream makes there itself
-(streams/retention.py, streams/consolidation.py).
+(streams/retention.py).
 
 A partition is one object per batch, ``clusters/<cluster>/topics/<topic>/
 partitions/<partition, 10 digits>/records/<first offset, 20 digits>.batch``,

@@ -124,7 +124,11 @@ def core_topics(retry_tiers: Iterable[str] = ()) -> list[TopicSpec]:
 # whole: the last value of each key is state). Real Kafka applies the configs
 # above; the embedded broker keeps everything, so streams/retention.py applies
 # this policy to its store.
-_TIMED_PREFIXES = (DELIVERIES_PREFIX, RETRIES_PREFIX)
+# Queues: read only by their consumer groups, so the embedded store also
+# drops what every group has consumed (streams/queue_trim.py).
+QUEUE_PREFIXES = (DELIVERIES_PREFIX, RETRIES_PREFIX)
+QUEUE_PATTERN = "^(" + "|".join(re.escape(prefix) for prefix in QUEUE_PREFIXES) + ")"
+_TIMED_PREFIXES = QUEUE_PREFIXES
 _TIMED_TOPICS = {
     DELIVERY_LOG: int(WEEK_MS),
     INBOUND_LOG: int(WEEK_MS),
