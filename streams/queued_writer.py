@@ -55,6 +55,11 @@ DRAIN_AT_MOST = 5_000
 # Seconds the next hand-over waits for the previous one's acknowledgements
 # at most (aiokafka fails a batch after its request timeout anyway).
 IN_FLIGHT_AT_MOST = 1.0
+# Hand-overs of a log writer start at least this far apart. Under load the
+# records of this long gather into one batch per partition: each batch is an
+# object the embedded disk store keeps and lists on every fetch of its
+# partition (docs/performance.md), and a log's readers are people.
+LOG_PACE_SECONDS = 0.2
 
 
 Item = TypeVar("Item", bound=tuple[Any, ...])
@@ -80,9 +85,11 @@ class _DrainingWriter(Generic[Item]):
     """The queue and the drain loop; subclasses say what a record's
     outcome means (:meth:`_settle`)."""
 
-    def __init__(self, producer: WritingProducer, topic: str) -> None:
+    def __init__(self, producer: WritingProducer, topic: str, pace: float = 0.0) -> None:
         self._producer = producer
         self._topic = topic
+        self._pace = pace  # seconds between hand-overs at least
+        self._last_hand_over = float("-inf")
         # A deque and one wake-up future rather than an asyncio.Queue: a
         # record is queued per delivery attempt or inbound request, and the
         # Queue's bookkeeping (getters, unfinished count) was most of what
@@ -124,6 +131,12 @@ class _DrainingWriter(Generic[Item]):
                 await self._wake
                 self._wake = None
                 continue
+            if self._pace:
+                loop = asyncio.get_running_loop()
+                early = self._last_hand_over + self._pace - loop.time()
+                if early > 0:
+                    await asyncio.sleep(early)
+                self._last_hand_over = loop.time()
             taken = [queue.popleft() for _ in range(min(len(queue), DRAIN_AT_MOST))]
             hand_over = _HandOver()
             try:
@@ -205,8 +218,9 @@ class QueuedWriter(_DrainingWriter[tuple[bytes, bytes]]):
         topic: str,
         on_drop: Callable[[], None],
         limit: int = QUEUE_LIMIT,
+        pace: float = LOG_PACE_SECONDS,
     ) -> None:
-        super().__init__(producer, topic)
+        super().__init__(producer, topic, pace)
         self._on_drop = on_drop
         self._limit = limit
 

@@ -47,6 +47,25 @@ async def test_what_queued_meanwhile_goes_out_in_a_batch_per_partition() -> None
     assert producer.batches_sent == 2
 
 
+@pytest.mark.parametrize(("pace", "batches"), [(0.0, 11), (1.0, 2)])
+async def test_a_paced_log_gathers_what_arrives_between_hand_overs(
+    pace: float, batches: int
+) -> None:
+    producer, drops = StandInProducer(partitions=1), []
+    writer = QueuedWriter(producer, "logs", lambda: drops.append(1), pace=pace)  # type: ignore[arg-type]
+    await writer.start()
+    writer.write("k", {"n": 0})
+    await eventually(lambda: len(producer.sent) == 1)  # a quiet log writes at once
+    for n in range(1, 11):
+        writer.write("k", {"n": n})
+        # The writer runs between writes: unpaced, it takes each one alone.
+        await eventually(lambda n=n: len(producer.sent) == n + 1 or pace > 0)
+    await eventually(lambda: len(producer.sent) == 11, timeout=10)
+    await writer.stop()
+    assert producer.batches_sent == batches
+    assert [orjson.loads(value)["n"] for _, _, _, value in producer.sent] == list(range(11))
+
+
 async def test_a_topic_with_unknown_partitions_is_written_record_by_record() -> None:
     producer, drops = StandInProducer(unknown=frozenset({"logs"})), []
     writer = QueuedWriter(producer, "logs", lambda: drops.append(1))  # type: ignore[arg-type]
