@@ -71,10 +71,19 @@ log = logging.getLogger(__name__)
 LOOK_EVERY = 1.0  # seconds between looks for replays to start or stop
 SAVE_EVERY = 1.0  # seconds between progress records of a running replay
 CATCH_UP_TIMEOUT = 2.0
+SPREAD = 0.05  # seconds between groups of replayed writes
 # Seconds before a replay resumes after passing Kafka trouble, try by try;
 # after the last, it fails.
 RETRY_AFTER = (1.0, 5.0, 15.0)
 WEBHOOK_DELETED = "the webhook was deleted"
+
+
+def spread(per_second: float) -> RateLimit:
+    """``per_second`` writes as small groups every SPREAD seconds (one at a
+    time below 1 / SPREAD a second), not a second's worth at once: a burst
+    of replayed deliveries would queue the webhook's live ones behind it."""
+    requests = max(1, int(per_second * SPREAD))
+    return RateLimit(requests=requests, per_seconds=requests / per_second)
 
 
 def retry_after(exc: BaseException, tries: int) -> float | None:
@@ -368,18 +377,15 @@ class ReplayWebhooks(SupervisedLoop):
             per_second = min(
                 per_second, webhook.rate_limit.requests / webhook.rate_limit.per_seconds
             )
-        # Whole numbers of requests: over a longer window when below 1/s.
-        if per_second >= 1:
-            return RateLimit(requests=int(per_second), per_seconds=1)
-        return RateLimit(requests=1, per_seconds=1 / per_second)
+        return spread(per_second)
 
     async def _deliver(
         self, run: Run, topic: str, records: list[Any], since: int, until: int
     ) -> None:
         """Write the deliveries of a fetched batch that the webhook takes.
         Progress is saved on the way too (about every second, and before a
-        wait for the rate), so a slow replay shows what it did and a
-        take-over re-sends little."""
+        wait of a second or more for the rate), so a slow replay shows what
+        it did and a take-over re-sends little."""
         assert run.subscription is not None and run.limiter is not None
         webhook_id = run.subscription.webhook.id
         batch = Batch()
@@ -398,7 +404,7 @@ class ReplayWebhooks(SupervisedLoop):
                 batch.passed(record, scanned=1)
                 continue
             if batch.acks and (
-                time.monotonic() - run.saved_at >= SAVE_EVERY or not run.limiter.free_now()
+                time.monotonic() - run.saved_at >= SAVE_EVERY or run.limiter.free_in() >= SAVE_EVERY
             ):
                 await self._settle(run, batch)
                 await self._save(run.state)

@@ -87,10 +87,11 @@ class RateLimiter:
             self.limit = limit
             self._window.resize(limit.requests, limit.per_seconds)
 
-    def free_now(self) -> bool:
-        """Whether a start may be taken now without waiting."""
+    def free_in(self) -> float:
+        """Seconds until the window has room for a start (0: now), not
+        counting deliveries already waiting their turn."""
         now = self._clock()
-        return not self._turns.locked() and self._window.free_at(now) <= now
+        return self._window.free_at(now) - now
 
     async def acquire(
         self,

@@ -84,9 +84,9 @@ class FakeTime:
 async def test_an_attempt_over_the_limit_waits_its_turn_looking_every_second() -> None:
     fake = FakeTime()
     limiter = RateLimiter(RateLimit(requests=2, perSeconds=5), clock=fake.clock, sleep=fake.sleep)
-    assert limiter.free_now()
+    assert limiter.free_in() == 0.0
     assert [await limiter.acquire() for _ in range(2)] == [0.0, 0.0]
-    assert not limiter.free_now()
+    assert limiter.free_in() == 5.0
     assert await limiter.acquire() == 5.0
     assert fake.slept == [1.0] * 5
 

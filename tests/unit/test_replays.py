@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, RecordTooLargeError
 
-from agents.replay_webhooks import RETRY_AFTER, describe, retry_after
+from agents.replay_webhooks import RETRY_AFTER, describe, retry_after, spread
 from hookstream.api.replay_store import replay_range
 from hookstream.errors import ValidationFailedError
 from schemas.replays import (
@@ -18,6 +18,7 @@ from schemas.replays import (
     partition_key,
     split_partition_key,
 )
+from schemas.webhooks import RateLimit
 from streams.history import TopicDeletedError
 
 
@@ -63,3 +64,13 @@ def test_what_cannot_pass_fails_a_replay_at_once_with_its_reason() -> None:
     assert describe(KeyError("positions")) == "KeyError: 'positions'"
     assert describe(AssertionError()) == "AssertionError"
     assert describe(RecordTooLargeError()) == "RecordTooLargeError"
+
+
+def test_replayed_writes_go_out_in_small_groups_at_the_rate() -> None:
+    assert spread(200) == RateLimit(requests=10, perSeconds=0.05)
+    assert spread(4) == RateLimit(requests=1, perSeconds=0.25)
+    assert spread(1 / 60) == RateLimit(requests=1, perSeconds=60)
+    for rate in (0.01, 0.5, 3, 19, 20, 200, 5000):
+        limit = spread(rate)
+        assert limit.requests / limit.per_seconds == pytest.approx(rate)
+        assert limit.per_seconds <= max(0.05, 1 / rate) + 1e-9
