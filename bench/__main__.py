@@ -43,6 +43,7 @@ from bench.raw import (
     raw_limit,
     raw_produce_limit,
 )
+from bench.replay import replay_figures
 from bench.storage import long_rows, storage_rows
 from bench.subscriptions import subscription_figures
 from bench.tenants import tenant_figures
@@ -443,6 +444,7 @@ FIGURES = (
     "tracing",
     "tenants",
     "subscriptions",
+    "replay",
 )
 
 
@@ -503,6 +505,9 @@ async def main(only: set[str]) -> None:
         # bench/subscriptions.py: filtered routing beside unfiltered; a rate limit's neighbour.
         if "subscriptions" in only:
             await subscription_figures(s, add)
+        # bench/replay.py: replay scanning beside raw consume; live p99 during a replay.
+        if "replay" in only:
+            await replay_figures(s, add)
         add("worker RSS at the end", rss_mib(s.worker_pid), "MiB")
         if "router" in only:
             await router_only_figure(s)  # stops the stack's worker

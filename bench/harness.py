@@ -179,13 +179,18 @@ LOAD_LINGER_MS = 0
 
 
 class EventProducer:
-    """Domain events to ``events.bench``, each entity stamped with ``sentAt``
-    so the receiver can measure event→2xx."""
+    """Domain events to ``events.bench`` (or ``topic``), each entity stamped
+    with ``sentAt`` so the receiver can measure event→2xx (``stamp=False``:
+    history whose later redelivery is not event→2xx, bench/replay.py)."""
 
-    def __init__(self, bootstrap: str, entities: int = 997) -> None:
+    def __init__(
+        self, bootstrap: str, entities: int = 997, *, topic: str = EVENTS_TOPIC, stamp: bool = True
+    ) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, acks="all", linger_ms=LOAD_LINGER_MS
         )
+        self._topic = topic
+        self._stamp = stamp
         # Deliveries of one entity are made one at a time (per-entity order), so
         # the load spreads over many entities, as real traffic does.
         self._entities = entities
@@ -203,15 +208,17 @@ class EventProducer:
         acks = []
         for i in range(count):
             self._sent += 1
+            entity_id = str(self._sent % self._entities)
+            entity: dict[str, Any] = {"n": i, "sentAt": time.time()} if self._stamp else {"n": i}
             event = {
                 "eventId": f"{prefix}-{i}",
                 "eventType": event_type,
-                "entityId": str(self._sent % self._entities),
-                "entity": {"n": i, "sentAt": time.time()},
+                "entityId": entity_id,
+                "entity": entity,
             }
             acks.append(
                 await self._producer.send(
-                    EVENTS_TOPIC, key=event["entityId"].encode(), value=orjson.dumps(event)
+                    self._topic, key=entity_id.encode(), value=orjson.dumps(event)
                 )
             )
         return acks
