@@ -411,7 +411,8 @@ class ReplayWebhooks(SupervisedLoop):
                 run.saved_at = time.monotonic()
                 batch = Batch()
             await run.limiter.acquire()
-            delivery = Delivery.for_event(webhook_id, event)  # the live delivery's id
+            # The live delivery's id; the delivery log says it was a replay.
+            delivery = Delivery.for_event(webhook_id, event, trigger="replay")
             batch.acks.append(
                 await self._producer.send(
                     topic, key=event.entity_id.encode(), value=delivery.to_json()

@@ -75,6 +75,15 @@ async def test_replay_delivers_again_with_the_live_delivery_ids(
     assert (state["matched"], state["queued"]) == (3, 3)
     assert state["scanned"] >= 3
 
+    async def triggers() -> list[str] | None:
+        status, log = await api.call("GET", f"/api/v1/webhooks/{webhook['id']}/events")
+        assert status == 200, log
+        found = sorted(entry["trigger"] for entry in log["data"])
+        return found if len(found) >= 6 else None
+
+    logged = await eventually(triggers, timeout=30, message="the attempts were never logged")
+    assert logged == ["event"] * 3 + ["replay"] * 3
+
     # replayFrom: a new webhook, with a filter, backfilled from the same time.
     status, created = await api.call(
         "POST",
