@@ -131,6 +131,18 @@ async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 @pytest.fixture
+async def tenant_pair(api: ApiClient, unique: str) -> AsyncIterator[tuple[str, str]]:
+    """Two tenants of this test's own, deleted (with their webhooks) afterwards."""
+    a, b = f"t-{unique}-a", f"t-{unique}-b"
+    for tenant_id in (a, b):
+        status, _ = await api.call("PUT", f"/api/v1/tenants/{tenant_id}", json={"name": tenant_id})
+        assert status == 201
+    yield a, b
+    for tenant_id in (a, b):
+        await api.call("DELETE", f"/api/v1/tenants/{tenant_id}")
+
+
+@pytest.fixture
 def unique() -> str:
     """A short id that keeps this test's event types, paths and names its own."""
     return uuid.uuid4().hex[:10]

@@ -4,10 +4,8 @@ tenant's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from hookstream.testing.api import (
@@ -21,17 +19,6 @@ from hookstream.testing.eventually import eventually
 from hookstream.testing.processes import WorkerProcess
 from hookstream.testing.receiver import Receiver
 from tests.conftest import send_event
-
-
-@pytest.fixture
-async def tenants(api: ApiClient, unique: str) -> AsyncIterator[tuple[str, str]]:
-    a, b = f"find-{unique}-a", f"find-{unique}-b"
-    for tenant_id in (a, b):
-        status, _ = await api.call("PUT", f"/api/v1/tenants/{tenant_id}", json={"name": tenant_id})
-        assert status == 201
-    yield a, b
-    for tenant_id in (a, b):
-        await api.call("DELETE", f"/api/v1/tenants/{tenant_id}")
 
 
 async def portal_token(api: ApiClient, tenant_id: str) -> str:
@@ -51,10 +38,10 @@ async def test_an_event_is_found_across_webhooks_and_a_tenant_finds_its_own_only
     worker: WorkerProcess,
     receiver: Receiver,
     producer: AIOKafkaProducer,
-    tenants: tuple[str, str],
+    tenant_pair: tuple[str, str],
     unique: str,
 ) -> None:
-    a, b = tenants
+    a, b = tenant_pair
     event_type = f"find.{unique}"
     # Tenant A's webhook, and one without a tenant (it receives every
     # tenant's events) that tenant A must not see.

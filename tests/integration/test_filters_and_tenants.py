@@ -125,38 +125,31 @@ async def test_filter_test_and_backtest_on_real_traffic(
 
 
 async def test_a_portal_token_tries_filters_on_its_own_tenants_traffic_only(
-    api: ApiClient, producer: AIOKafkaProducer, unique: str
+    api: ApiClient, producer: AIOKafkaProducer, unique: str, tenant_pair: tuple[str, str]
 ) -> None:
-    mine, other = f"bt-{unique}-a", f"bt-{unique}-b"
-    for tenant_id in (mine, other):
-        status, _ = await api.call("PUT", f"/api/v1/tenants/{tenant_id}", json={"name": tenant_id})
-        assert status == 201
-    try:
-        status, link = await api.call("POST", f"/api/v1/tenants/{mine}/portal", json={})
-        assert status == 201
-        portal = link["token"]
-        for n, tenant_id in enumerate((mine, other, mine, None), start=1):
-            await send_event(producer, order(unique, n, 10 * n, tenant_id))
-        query = {"filter": {}, "events": [f"order.created.{unique}"], "limit": 1000}
+    mine, other = tenant_pair
+    status, link = await api.call("POST", f"/api/v1/tenants/{mine}/portal", json={})
+    assert status == 201
+    portal = link["token"]
+    for n, tenant_id in enumerate((mine, other, mine, None), start=1):
+        await send_event(producer, order(unique, n, 10 * n, tenant_id))
+    query = {"filter": {}, "events": [f"order.created.{unique}"], "limit": 1000}
 
-        status, body = await api.call("POST", "/api/v1/filters/backtest", json=query, token=portal)
-        assert status == 200, body
-        assert [e["eventId"] for e in body["examples"]] == [f"e-{unique}-{n}" for n in (3, 1)]
-        assert body["scanned"] == 2
-        status, body = await api.call(
-            "POST", "/api/v1/filters/backtest", json={**query, "tenantId": other}, token=portal
-        )
-        assert status == 422 and body["error"]["details"][0]["field"] == "tenantId"
-        status, body = await api.call(
-            "POST",
-            "/api/v1/filters/test",
-            json={"filter": {"entity": {"total": {"$gt": 5}}}, "event": order(unique, 9, 6, mine)},
-            token=portal,
-        )
-        assert (status, body) == (200, {"matches": True})
-    finally:
-        for tenant_id in (mine, other):
-            await api.call("DELETE", f"/api/v1/tenants/{tenant_id}")
+    status, body = await api.call("POST", "/api/v1/filters/backtest", json=query, token=portal)
+    assert status == 200, body
+    assert [e["eventId"] for e in body["examples"]] == [f"e-{unique}-{n}" for n in (3, 1)]
+    assert body["scanned"] == 2
+    status, body = await api.call(
+        "POST", "/api/v1/filters/backtest", json={**query, "tenantId": other}, token=portal
+    )
+    assert status == 422 and body["error"]["details"][0]["field"] == "tenantId"
+    status, body = await api.call(
+        "POST",
+        "/api/v1/filters/test",
+        json={"filter": {"entity": {"total": {"$gt": 5}}}, "event": order(unique, 9, 6, mine)},
+        token=portal,
+    )
+    assert (status, body) == (200, {"matches": True})
 
 
 async def test_a_filter_sees_the_entity_url_the_delivery_carries(

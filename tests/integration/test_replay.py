@@ -111,6 +111,36 @@ async def test_replay_delivers_again_with_the_live_delivery_ids(
     assert (state["status"], state["matched"]) == ("done", 2)
 
 
+async def slow_replay(
+    api: ApiClient,
+    worker: WorkerProcess,
+    receiver: Receiver,
+    producer: AIOKafkaProducer,
+    unique: str,
+    name: str,
+) -> tuple[dict[str, Any], str]:
+    """A webhook limited to one request a minute, three live events (the
+    first delivered), and a replay of them started: the webhook and the
+    replay's id. The replay stays running for minutes."""
+    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
+    webhook = await live_webhook(
+        api,
+        worker,
+        name=name,
+        url=f"{receiver.url}/{name}",
+        events=[f"order.replayed.{unique}"],
+        rateLimit={"requests": 1, "perSeconds": 60},
+    )
+    for n in range(1, 4):
+        await send_event(producer, order(unique, n, n))
+    await receiver.wait_for(f"/{name}", count=1)
+    status, body = await api.call(
+        "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
+    )
+    assert status == 202, body
+    return webhook, body["replayId"]
+
+
 async def test_a_replay_can_be_cancelled(
     api: ApiClient,
     worker: WorkerProcess,
@@ -118,25 +148,8 @@ async def test_a_replay_can_be_cancelled(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
-    event_type = f"order.replayed.{unique}"
     # One request a minute: the replay writes no faster, so it is surely running.
-    webhook = await live_webhook(
-        api,
-        worker,
-        name="slow",
-        url=f"{receiver.url}/slow",
-        events=[event_type],
-        rateLimit={"requests": 1, "perSeconds": 60},
-    )
-    for n in range(1, 4):
-        await send_event(producer, order(unique, n, n))
-    await receiver.wait_for("/slow", count=1)
-    status, body = await api.call(
-        "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
-    )
-    assert status == 202, body
-    replay_id = body["replayId"]
+    webhook, replay_id = await slow_replay(api, worker, receiver, producer, unique, "slow")
     status, body = await api.call("DELETE", f"/api/v1/webhooks/{webhook['id']}/replays/{replay_id}")
     assert (status, body["status"]) == (200, "cancelled")
 
@@ -176,26 +189,9 @@ async def test_a_replay_whose_webhook_is_deleted_ends_as_failed(
     producer: AIOKafkaProducer,
     unique: str,
 ) -> None:
-    since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat()
-    event_type = f"order.replayed.{unique}"
     # One request a minute: the replay is waiting for its second write when
     # the webhook goes.
-    webhook = await live_webhook(
-        api,
-        worker,
-        name="doomed",
-        url=f"{receiver.url}/doomed",
-        events=[event_type],
-        rateLimit={"requests": 1, "perSeconds": 60},
-    )
-    for n in range(1, 4):
-        await send_event(producer, order(unique, n, n))
-    await receiver.wait_for("/doomed", count=1)
-    status, body = await api.call(
-        "POST", f"/api/v1/webhooks/{webhook['id']}/replay", json={"since": since}
-    )
-    assert status == 202, body
-    replay_id = body["replayId"]
+    webhook, replay_id = await slow_replay(api, worker, receiver, producer, unique, "doomed")
 
     async def started() -> bool:
         return (await replay_state(api, webhook["id"], replay_id))["queued"] >= 1

@@ -58,17 +58,6 @@ async def endpoints() -> AsyncIterator[Endpoints]:
         yield found
 
 
-@pytest.fixture
-async def tenants(api: ApiClient, unique: str) -> AsyncIterator[tuple[str, str]]:
-    a, b = f"fair-{unique}-a", f"fair-{unique}-b"
-    for tenant_id in (a, b):
-        status, _ = await api.call("PUT", f"/api/v1/tenants/{tenant_id}", json={"name": tenant_id})
-        assert status == 201
-    yield a, b
-    for tenant_id in (a, b):
-        await api.call("DELETE", f"/api/v1/tenants/{tenant_id}")
-
-
 def event(unique: str, tenant_id: str, n: int) -> dict[str, str]:
     return {
         "eventId": f"{tenant_id}-{n}",
@@ -83,10 +72,10 @@ async def test_hanging_endpoints_of_one_tenant_hold_only_its_share(
     api: ApiClient,
     producer: AIOKafkaProducer,
     endpoints: Endpoints,
-    tenants: tuple[str, str],
+    tenant_pair: tuple[str, str],
     unique: str,
 ) -> None:
-    a, b = tenants
+    a, b = tenant_pair
     kinds = {"events": [f"fair.{unique}"]}
     for i in range(HANGING_WEBHOOKS):
         await live_webhook(
