@@ -21,8 +21,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import EVENTS_TOPIC, LOAD_LINGER_MS, Stack, note
+from hookstream.delivery.matching import RoutingIndex
 from hookstream.testing.eventually import eventually
 from hookstream.testing.loopback import LoopbackServer
+from schemas.events import DomainEvent
+from schemas.webhooks import Webhook
 
 Add = Callable[..., None]
 
@@ -33,6 +36,7 @@ EVENTS_FOR_A = 50  # x 100 endpoints: 5 000 requests that would hang at once
 TENANTS = 10_000
 CREATED = 100
 ENTITIES = 997
+API_URL = "http://127.0.0.1:8000"  # of the entityUrl a filter would see
 
 
 @asynccontextmanager
@@ -166,6 +170,56 @@ async def creation_figure(s: Stack, add: Add) -> None:
     )
 
 
+def routing_index_figure(add: Add) -> None:
+    """The router's decision for one event of one tenant, in process: with
+    TENANTS tenants holding a webhook each, beside one webhook in all. (End to
+    end, ten thousand webhooks are ten thousand delivery topics, more than
+    the embedded broker on this machine holds; the index is what routing
+    adds per webhook.)"""
+
+    def webhook(n: int) -> Webhook:
+        return Webhook.model_validate(
+            {
+                "id": f"wh_{n}",
+                "name": f"t{n}",
+                "url": "https://example.com/hook",
+                "events": ["bench.routing"],
+                "tenantId": f"t{n}",
+                "createdAt": "2026-12-07T00:00:00.000Z",
+                "updatedAt": "2026-12-07T00:00:00.000Z",
+            }
+        )
+
+    event = DomainEvent(
+        event_id="e-1",
+        event_type="bench.routing",
+        entity_id="1",
+        timestamp="2026-12-07T00:00:00.000Z",
+        tenant_id="t0",
+    )
+
+    def decisions_per_second(index: RoutingIndex) -> float:
+        assert [w.id for w in index.route(event).matched] == ["wh_0"]
+        rounds, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 1.0:
+            for _ in range(1000):
+                index.route(event)
+            rounds += 1000
+        return rounds / (time.perf_counter() - started)
+
+    note(f"routing index with {TENANTS:,} tenants …")
+    one = decisions_per_second(RoutingIndex([webhook(0)], api_url=API_URL))
+    many = decisions_per_second(RoutingIndex([webhook(n) for n in range(TENANTS)], api_url=API_URL))
+    add(
+        f"routing decisions/s in process, {TENANTS:,} tenants x 1 webhook",
+        many,
+        "/s",
+        "1 webhook in all",
+        one,
+    )
+
+
 async def tenant_figures(s: Stack, add: Add) -> None:
+    routing_index_figure(add)
     await fairness_figure(s, add)
     await creation_figure(s, add)
