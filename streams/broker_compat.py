@@ -73,16 +73,35 @@ See ../shared/KAFKA-NOTES.md. Each item is safe on real Apache Kafka too:
   offset 0 each time), so readers always skip records older than the time
   they asked for. On Kafka the answer is exact and nothing is skipped; on
   Tansu that is a scan from the beginning comparing record timestamps.
+* aiokafka (any broker) leaves every fetched partition it throws away as a
+  reference cycle: its ``PartitionRecords`` holds a generator over the
+  partition's fetched bytes whose frame holds the ``PartitionRecords``. It
+  throws them away whenever a partition is paused, sought or unassigned
+  with records still buffered, which the delivery loop does each time a
+  lane's backlog fills (the lane takes 200; a fetch of one partition
+  brought up to 5.7 MB on Tansu, which ignores ``max_partition_fetch_bytes``,
+  and brings up to 1 MiB on Kafka). Only the garbage collector frees a
+  cycle, and the worker's collector counts objects, not bytes
+  (streams/collector.py): each cycle is a handful of objects holding
+  megabytes, so they piled up. A flood of 200 000 events to one webhook
+  left the worker at 1.8 GB; after 100 000, one ``gc.collect()`` took what
+  its allocator held in use from 676 MB to 18 MB. On import this module
+  gives aiokafka a :class:`PartitionRecords` whose generator refers to it
+  weakly (:func:`_acyclic_partition_records`), so thrown-away records are
+  freed the moment aiokafka lets go of them (docs/performance.md, "Memory
+  under a flood").
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.consumer import fetcher as aiokafka_fetcher
 
 SESSION_TIMEOUT_MS = 10_000
 FETCH_MAX_WAIT_MS = 20
@@ -329,3 +348,25 @@ async def offsets_for_time_lower_bound(
         return {}
     found = await consumer.offsets_for_times(dict.fromkeys(ends, since_ms))
     return {tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in ends}
+
+
+class PartitionRecords(aiokafka_fetcher.PartitionRecords):  # type: ignore[misc]
+    """aiokafka's records of one fetched partition, without the cycle (see
+    the module note): the generator that reads the fetched bytes holds this
+    object through a weak proxy, so dropping the object frees the bytes at
+    once instead of at the next full garbage collection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Replaces the generator the base class made (over ``self``: the cycle).
+        self._records_iterator = aiokafka_fetcher.PartitionRecords._unpack_records(
+            weakref.proxy(self)
+        )
+
+
+def _acyclic_partition_records() -> None:
+    """The fetcher builds its ``PartitionRecords`` by module-level name."""
+    aiokafka_fetcher.PartitionRecords = PartitionRecords
+
+
+_acyclic_partition_records()
