@@ -200,14 +200,14 @@ async def storage_rows(env: dict[str, str]) -> list[Row]:
 async def flood_until(s: Stack, event_type: str, path: str, total: int, sent: int) -> int:
     """Produce events until ``total`` have been sent, then wait until every
     one is delivered (the next p99 starts from an empty pipeline)."""
-    base = await s.received()
+    base, goal = await s.received(), total - sent
     async with EventProducer(s.bootstrap) as producer:
         while sent < total:
             chunk = min(FLOOD_CHUNK, total - sent)
             await producer.send_and_wait(event_type, chunk, f"{path}-{sent}")
             sent += chunk
             note(f"{path}: {sent:,} events produced")
-    await s.wait_received(base + total, timeout=3600)
+    await s.wait_received(base + goal, timeout=3600)
     return sent
 
 
