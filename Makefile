@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format unit integration bench soak clean reset promtool chromium
+.PHONY: help install run test lint format unit integration bench bench-long soak clean reset promtool chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test: $(STAMP) promtool chromium ## lint, then every test
 
 bench: $(STAMP) ## print the benchmark table
 	$(BIN)/python -m bench
+
+bench-long: $(STAMP) ## p99 fresh, after BENCH_LONG_EVENTS/2 and BENCH_LONG_EVENTS (default 1 M) events, memory and disk
+	$(BIN)/python -m bench --long
 
 soak: $(STAMP) ## 10 minutes of steady load, one endpoint failing half the time; prints losses and RSS
 	$(BIN)/python -m bench.soak
