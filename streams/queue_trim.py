@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Callable
 
 import orjson
@@ -37,14 +36,11 @@ from streams.object_log import ObjectLog
 log = logging.getLogger(__name__)
 
 TRIM_SECONDS = 10.0
-_BATCH = re.compile(
-    r"^(?P<cluster>.+/)topics/(?P<topic>[^/]+)/partitions/(?P<number>\d+)/records/(?P<offset>\d+)\.batch$"
-)
-_COMMIT = re.compile(
-    r"^(?P<cluster>.+/)groups/consumers/[^/]+/offsets/(?P<topic>[^/]+)/partitions/(?P<number>\d+)\.json$"
-)
+_COMMIT = re.compile(r"^[^/]+/offsets/(?P<topic>[^/]+)/partitions/(?P<number>\d+)\.json$")
+# Enough for every bucket and cluster a store holds (one of each, for Tansu).
+_MANY = 10_000
 
-Partition = tuple[str, str, int]  # cluster prefix, topic, partition
+Partition = tuple[str, str, str]  # cluster prefix, topic, partition (as in keys)
 
 
 def consumed(offsets: list[int], committed: int) -> list[int]:
@@ -53,45 +49,47 @@ def consumed(offsets: list[int], committed: int) -> list[int]:
     return [first for first, following in itertools.pairwise(offsets) if following <= committed]
 
 
+def _cluster_roots(objects: ObjectLog) -> list[str]:
+    """``<bucket>/clusters/<cluster>/`` of every cluster, found by walking
+    the key tree's first levels (not by reading every key)."""
+    roots: list[str] = []
+    for bucket in objects.list(delimiter="/", limit=_MANY).common_prefixes:
+        roots += objects.list(f"{bucket}clusters/", delimiter="/", limit=_MANY).common_prefixes
+    return roots
+
+
 def _committed(objects: ObjectLog, is_queue: Callable[[str], bool]) -> dict[Partition, int]:
     """The smallest offset any group has committed, per queue partition."""
     found: dict[Partition, int] = {}
-    for key, entry in objects.objects_under():
-        if "/groups/consumers/" not in key or not key.endswith(".json"):
-            continue
-        match = _COMMIT.match(key)
-        if match is None or not is_queue(match["topic"]):
-            continue
-        try:
-            offset = orjson.loads(objects.read(entry)).get("offset")
-        except (orjson.JSONDecodeError, AttributeError):
-            continue
-        if not isinstance(offset, int):
-            continue
-        partition = (match["cluster"], match["topic"], int(match["number"]))
-        found[partition] = min(offset, found.get(partition, offset))
+    for root in _cluster_roots(objects):
+        groups = f"{root}groups/consumers/"
+        for key, entry in objects.objects_under(groups):
+            match = _COMMIT.match(key[len(groups) :])
+            if match is None or not is_queue(match["topic"]):
+                continue
+            try:
+                offset = orjson.loads(objects.read(entry)).get("offset")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if not isinstance(offset, int):
+                continue
+            partition = (root, match["topic"], match["number"])
+            found[partition] = min(offset, found.get(partition, offset))
     return found
 
 
 def trim_consumed(objects: ObjectLog, is_queue: Callable[[str], bool]) -> list[str]:
-    """Delete the consumed batches of every queue partition; their keys."""
-    committed = _committed(objects, is_queue)
-    if not committed:
-        return []
-    batches: dict[Partition, list[tuple[int, str]]] = defaultdict(list)
-    for key in objects.keys_under():
-        if not key.endswith(".batch"):
-            continue
-        match = _BATCH.match(key)
-        if match is None:
-            continue
-        partition = (match["cluster"], match["topic"], int(match["number"]))
-        if partition in committed:
-            batches[partition].append((int(match["offset"]), key))
+    """Delete the consumed batches of every queue partition; their keys. The
+    cost is the committed partitions' batches, not the store's keys."""
     doomed: list[str] = []
-    for partition, found in batches.items():
-        keys = dict(found)
-        doomed += [keys[first] for first in consumed([o for o, _ in found], committed[partition])]
+    for (root, topic, number), committed in _committed(objects, is_queue).items():
+        prefix = f"{root}topics/{topic}/partitions/{number}/records/"
+        firsts = {
+            int(key[len(prefix) : -len(".batch")]): key
+            for key in objects.keys_under(prefix)
+            if key.endswith(".batch") and key[len(prefix) : -len(".batch")].isdigit()
+        }
+        doomed += [firsts[first] for first in consumed(sorted(firsts), committed)]
     for key in doomed:
         objects.delete(key)
     return doomed
