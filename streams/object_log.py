@@ -122,18 +122,17 @@ class ObjectLog:
             self._roll()
 
     def close(self) -> None:
-        if self._active is not None and self.unsynced:
-            os.fsync(self._active.fd)
+        self.sync()
         for segment in self._segments.values():
             os.close(segment.fd)
         self._segments.clear()
         self._active = None
 
     def sync(self) -> None:
-        """fsync the active segment (the only one written)."""
-        if self._active is not None and self.unsynced:
-            self.unsynced = False
-            os.fsync(self._active.fd)
+        """fsync the active segment (the only one written), if written since."""
+        target = self.sync_target()
+        if target is not None:
+            os.fsync(target)
 
     def sync_target(self) -> int | None:
         """The descriptor to fsync now, or None if nothing was written since
@@ -218,8 +217,7 @@ class ObjectLog:
         segment_id = max(self._segments, default=0) + 1
         path = self.directory / f"{segment_id:012d}{SEGMENT_SUFFIX}"
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        if self._active is not None and self.unsynced:
-            os.fsync(self._active.fd)  # nothing is written there again
+        self.sync()  # of the segment being closed: nothing is written there again
         self._active = self._segments[segment_id] = _Segment(segment_id, path, fd, 0)
 
     def _append(self, op: int, key: bytes, body: bytes, mtime_us: int, etag: int) -> Entry:
